@@ -1,0 +1,179 @@
+import Foundation
+import StrataCache
+import StrataEngine
+import StrataFleet
+import StrataImages
+import StrataPlan
+
+/// Builds (or reuses) one node.
+struct NodeBuilder: Sendable {
+    let fleet: Fleet
+    let engine: any ContainerEngine
+    let cache: CacheDirectory
+    let options: SchedulerOptions
+    let reporter: any BuildReporter
+
+    /// The repository a node's image is tagged in: `<registry>/<image>`, or the image name.
+    static func repository(fleet: Fleet, node: BuildNode) -> String {
+        if let written = fleet.image(named: node.image)?.imageReference {
+            return ImageReference(parsing: written).repository
+        }
+        return fleet.registries.first.map { "\($0)/\(node.image)" } ?? node.image
+    }
+
+    /// The tag that names exactly the image built for a key: `<repository>:strata-<key>`.
+    static func keyReference(fleet: Fleet, node: BuildNode, key: String) -> String {
+        "\(repository(fleet: fleet, node: node)):strata-\(key)"
+    }
+
+    /// The `repository:tag` references a node's image gets, tag templates expanded.
+    func tags(_ entry: PlanEntry, requested: Bool) throws(TagTemplate.Error) -> [String] {
+        let repository = Self.repository(fleet: fleet, node: entry.node)
+        var tags: [String] = []
+        for tag in entry.node.tags { tags.append(try TagTemplate.nodeTag(tag, of: entry.node, values: options.tagValues)) }
+        if requested {
+            for tag in options.extraTags {
+                tags.append(try TagTemplate.extraTag(tag, variant: entry.node.variant, values: options.tagValues))
+            }
+        }
+        return tags.map { "\(repository):\($0)" } + [Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)]
+    }
+
+    /// A hit whose image the engine still has, or can load from the cache's OCI layout:
+    /// re-tag it (tags may have moved) and report it cached. Nil when the engine lost the
+    /// image and the layout lacks it, so the caller rebuilds it.
+    func reuse(_ entry: PlanEntry, requested: Bool) async -> NodeOutcome? {
+        let reference = Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)
+        var found = try? await engine.inspectImage(reference)
+        var restored = false
+        if found == nil, let id = await restore(entry, reference: reference) {
+            found = try? await engine.inspectImage(id)
+            restored = found != nil
+        }
+        guard let info = found else { return nil }
+        // A template that cannot be expanded was refused before the build (Build.run); here
+        // it only costs the moved tags.
+        for tag in (try? tags(entry, requested: requested)) ?? [] where !info.repoTags.contains(tag) {
+            try? await engine.tagImage(info.id, as: tag)
+        }
+        return NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0, key: entry.key.key,
+                           imageID: info.id, size: info.size, message: restored ? "restored from the cache" : nil)
+    }
+
+    /// A hit found only in the registry: the engine's image when it has it; nothing when
+    /// no one needs the image here (`needed` false); else the image pulled by digest.
+    /// Nil when the pull fails, so the caller rebuilds it.
+    func reuseRemote(_ entry: PlanEntry, hit: RemoteHit, needed: Bool, requested: Bool) async -> NodeOutcome? {
+        let reference = Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)
+        var info = try? await engine.inspectImage(reference)
+        var message: String?
+        if info == nil {
+            guard needed else {
+                return NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0, key: entry.key.key,
+                                   message: "in registry \(hit.repository)")
+            }
+            guard let publisher = options.publisher else { return nil }
+            reporter.started(node: entry.node.name, reason: "pulling from \(hit.repository)")
+            do {
+                let id = try await publisher.pull(entry, hit: hit, engine: engine)
+                info = try await engine.inspectImage(id)
+                message = "pulled from \(hit.repository)"
+            } catch {
+                return nil
+            }
+        }
+        guard let info else { return nil }
+        for tag in (try? tags(entry, requested: requested)) ?? [] where !info.repoTags.contains(tag) {
+            try? await engine.tagImage(info.id, as: tag)
+        }
+        return NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0, key: entry.key.key,
+                           imageID: info.id, size: info.size, message: message)
+    }
+
+    /// Loads the key's image from the cache's OCI layout into the engine (`docker load`)
+    /// when the engine lost it: pruned, or another machine's cache. Nil when the layout has
+    /// no image for the key, the engine cannot load images, or the load fails: the node is
+    /// then rebuilt, which is always correct (`cache verify` shows a damaged layout).
+    func restore(_ entry: PlanEntry, reference: String) async -> String? {
+        guard let images = engine as? any ImageTransferEngine else { return nil }
+        return try? await restoreImage(cache: cache, key: entry.key.key, engine: images, tags: [reference])
+    }
+
+    /// Exports a built image into the cache's OCI layout (`SchedulerOptions.export`) and
+    /// returns its manifest digest.
+    func export(_ entry: PlanEntry, imageID: String) async throws -> String {
+        guard let images = engine as? any ImageTransferEngine else { throw ImageTransfer.Error.engineCannotTransfer }
+        let reference = Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)
+        return try await exportImage(engine: images, reference: imageID, cache: cache, key: entry.key.key,
+                                     refName: reference).manifestDigest.description
+    }
+
+    func build(_ entry: PlanEntry, parentReferences: [String: String], requested: Bool) async -> NodeOutcome {
+        let node = entry.node
+        func failed(_ message: String, _ failure: BuildFailure? = nil) -> NodeOutcome {
+            NodeOutcome(node: node.name, index: entry.index, status: .failed, seconds: 0, key: entry.key.key,
+                        message: message, failure: failure)
+        }
+        guard let dockerfile = fleet.dockerfiles[node.dockerfilePath],
+              let data = FileManager.default.contents(atPath: node.dockerfilePath) else {
+            return failed("cannot read \(fleet.displayPath(node.dockerfilePath))")
+        }
+        let rewritten = DockerfileRewriter.rewrite(String(decoding: data, as: UTF8.self), dockerfile: dockerfile,
+                                                   node: node, exact: parentReferences)
+        let dockerfilePath = ContextPacker.dockerfilePath(contextDirectory: node.contextDirectory,
+                                                          dockerfilePath: node.dockerfilePath)
+        let entries = ContextPacker.entries(contextDirectory: node.contextDirectory, files: entry.key.contextFiles,
+                                            dockerfilePath: dockerfilePath, dockerfile: rewritten)
+        var labels = node.labels
+        labels["dev.strata.key"] = entry.key.key
+        labels["dev.strata.node"] = node.name
+        labels["org.opencontainers.image.title"] = node.image
+        let references: [String]
+        do { references = try tags(entry, requested: requested) } catch { return failed(error.description) }
+        let buildOptions = BuildOptions(
+            tags: references,
+            dockerfile: dockerfilePath,
+            buildArgs: entry.key.inputs.args,
+            labels: labels,
+            target: node.target,
+            platform: node.platform,
+            networkMode: options.network ?? node.network,
+            noCache: options.noCache
+        )
+        let reporter = self.reporter
+        let name = node.name
+        do {
+            let result = try await engine.build(
+                context: ContextPacker.body(entries, mtime: ContextPacker.sourceDateEpoch()),
+                options: buildOptions,
+                events: { reporter.event(node: name, $0) }
+            )
+            let size = (try? await engine.inspectImage(result.imageID))?.size
+            var record = KeyRecord(key: entry.key.key, node: node.name, image: node.image, variant: node.variant,
+                                   platform: node.platform, created: Date(), imageID: result.imageID, size: size,
+                                   manifests: [:], inputs: entry.key.inputs, files: entry.key.files)
+            do {
+                try cache.record(record)
+            } catch {
+                return failed("built \(result.imageID), but the key could not be recorded: \(error)")
+            }
+            // Recorded first: a failed export leaves a hit for the image the engine has.
+            if options.export {
+                do {
+                    record.manifests[LayoutImageSource.layoutManifestKey] = try await export(entry, imageID: result.imageID)
+                    try cache.record(record)
+                } catch {
+                    return failed("built \(result.imageID), but it could not be exported to the cache: \(error)")
+                }
+            }
+            return NodeOutcome(node: node.name, index: entry.index, status: .built, seconds: 0, key: entry.key.key,
+                               imageID: result.imageID, size: size)
+        } catch let failure as BuildFailure {
+            return failed(failure.description, failure)
+        } catch is CancellationError {
+            return failed("cancelled")
+        } catch {
+            return failed("\(error)")
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import StrataCache
+import StrataEngine
+import StrataFleet
+import StrataHash
+import StrataImages
+import StrataPlan
+
+/// What pushing one node did.
+public struct PublishedNode: Sendable {
+    public var node: String
+    /// `host/path` of the repository.
+    public var repository: String
+    public var push: RegistryPush
+}
+
+/// Moves a fleet's images between the cache, the engine and a registry: pushes a
+/// node's image under its tags and `strata-<key>` (recording the manifest digest
+/// in the key record), looks keys up in the registry (the remote cache), and
+/// pulls a remote hit by digest when the engine needs it.
+public struct Publisher: Sendable {
+    public let fleet: Fleet
+    /// The repository prefix pushes go to (`--registry ?? STRATA_REGISTRY ??
+    /// registry:`); nil uses the manifest's, as the engine's tags do.
+    public let registry: String?
+    public let access: RegistryAccess
+    public let cache: CacheDirectory
+    /// Concurrent blob uploads per image.
+    public var jobs: Int
+    /// What tag templates (`{sha}`, `{branch}`…) expand to, as for the engine's tags.
+    public var tagValues = TagValues()
+
+    public init(fleet: Fleet, registry: String?, access: RegistryAccess, cache: CacheDirectory, jobs: Int = 4) {
+        self.fleet = fleet
+        self.registry = registry.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.access = access
+        self.cache = cache
+        self.jobs = jobs
+    }
+
+    /// Where `node` is pushed: `<registry>/<image>`.
+    public func repository(for node: BuildNode) throws -> RegistryReference {
+        try RegistryReference(parsing: registry.map { "\($0)/\(node.image)" } ?? NodeBuilder.repository(fleet: fleet, node: node))
+    }
+
+    /// The tags a push gives `node`: its own and each of `extra`, templates expanded and
+    /// with the variant suffix (exactly the engine's tags), and `strata-<key>` (the remote
+    /// cache's record).
+    public func tags(for node: BuildNode, key: String, extra: [String]) throws(TagTemplate.Error) -> [String] {
+        var tags: [String] = []
+        for tag in node.tags { tags.append(try TagTemplate.nodeTag(tag, of: node, values: tagValues)) }
+        for tag in extra { tags.append(try TagTemplate.extraTag(tag, variant: node.variant, values: tagValues)) }
+        tags.append("strata-\(key)")
+        var seen = Set<String>()
+        return tags.filter { seen.insert($0).inserted }
+    }
+
+    /// Pushes the image built for `entry`: from the cache's layout, exported from
+    /// the engine first when the layout lacks it. A remote hit never pulled is
+    /// tagged in the registry instead (its blobs are there already).
+    public func push(_ entry: PlanEntry, engine: (any ContainerEngine)?, extraTags: [String]) async throws -> PublishedNode {
+        let node = entry.node, key = entry.key.key
+        let repository = try repository(for: node)
+        let tags = try tags(for: node, key: key, extra: extraTags)
+        if let hit = entry.remote, hit.repository == repository.name, try LayoutImageSource.forKey(key, in: cache) == nil {
+            let report = try await RegistryCopy(access: access, jobs: jobs)
+                .copy(repository.with(reference: hit.digest), to: repository, tags: tags)
+            return PublishedNode(node: node.name, repository: repository.name, push: report)
+        }
+        let image = try await layoutImage(entry, engine: engine)
+        let destination = RegistryImageDestination(
+            client: try access.client(for: repository.host), repository: repository.repository, tags: tags,
+            mountFrom: try mountCandidates(entry.index, host: repository.host), jobs: jobs, staging: cache)
+        let report = try await destination.push(image)
+        if var record = try cache.record(forKey: key) {
+            record.manifests[repository.name] = report.manifestDigest
+            try cache.record(record)
+        }
+        return PublishedNode(node: node.name, repository: repository.name, push: report)
+    }
+
+    /// The key's image in the cache's layout, exported from the engine when missing.
+    func layoutImage(_ entry: PlanEntry, engine: (any ContainerEngine)?) async throws -> LayoutImageSource {
+        let key = entry.key.key
+        if let image = try LayoutImageSource.forKey(key, in: cache) { return image }
+        guard let images = engine as? any ImageTransferEngine else { throw ImageTransfer.Error.engineCannotTransfer }
+        let reference = NodeBuilder.keyReference(fleet: fleet, node: entry.node, key: key)
+        let exported = try await exportImage(engine: images, reference: reference, cache: cache, key: key, refName: reference)
+        if var record = try cache.record(forKey: key) {
+            record.manifests[LayoutImageSource.layoutManifestKey] = exported.manifestDigest.description
+            try cache.record(record)
+        }
+        guard let image = try LayoutImageSource.forKey(key, in: cache) else { throw ImageTransfer.Error.missingBlob(exported.manifestDigest) }
+        return image
+    }
+
+    /// Repositories (same host) of the node's ancestors, nearest first: a parent's
+    /// repository holds every layer the parent shares with the child.
+    func mountCandidates(_ index: Int, host: String) throws -> [String] {
+        var order: [Int] = [], queue = fleet.graph.parents[index], seen = Set<Int>()
+        while !queue.isEmpty {
+            let next = queue.removeFirst()
+            guard seen.insert(next).inserted else { continue }
+            order.append(next)
+            queue += fleet.graph.parents[next]
+        }
+        var repositories: [String] = []
+        for ancestor in order {
+            let repository = try repository(for: fleet.nodes[ancestor])
+            if repository.host == host, !repositories.contains(repository.repository) { repositories.append(repository.repository) }
+        }
+        return repositories
+    }
+
+    /// Pulls a remote hit by digest into the cache's layout, loads it into the
+    /// engine as `<repository>:strata-<key>`, and records the key locally (so the
+    /// next plan is a local hit). Returns the image ID.
+    public func pull(_ entry: PlanEntry, hit: RemoteHit, engine: any ContainerEngine) async throws -> String {
+        guard let images = engine as? any ImageTransferEngine else { throw ImageTransfer.Error.engineCannotTransfer }
+        let key = entry.key.key, node = entry.node
+        let repository = try RegistryReference(parsing: hit.repository)
+        let reference = NodeBuilder.keyReference(fleet: fleet, node: node, key: key)
+        let source = RegistryImageSource(client: try access.client(for: repository.host), repository: repository.repository,
+                                         reference: hit.digest)
+        let layout = try await source.pull(into: cache, annotations: [OCIDescriptor.refNameAnnotation: reference,
+                                                                       OCIDescriptor.keyAnnotation: key])
+        guard let imageID = try await restoreImage(cache: cache, key: key, engine: images, tags: [reference]) else {
+            throw ImageTransfer.Error.missingBlob(try Digest(parsing: layout.manifest.digest).orThrowUnreadable())
+        }
+        let size = (try? await engine.inspectImage(imageID))?.size
+        let record = KeyRecord(key: key, node: node.name, image: node.image, variant: node.variant, platform: node.platform,
+                               created: Date(), imageID: imageID, size: size,
+                               manifests: [hit.repository: hit.digest, LayoutImageSource.layoutManifestKey: layout.manifest.digest],
+                               inputs: entry.key.inputs, files: entry.key.files)
+        try cache.record(record)
+        return imageID
+    }
+}
+
+extension Publisher: RemoteKeyIndex {
+    /// One `HEAD` on `<repository>:strata-<key>`.
+    public func find(node: BuildNode, key: String) async throws -> RemoteHit? {
+        let repository = try repository(for: node)
+        guard let digest = try await access.manifestDigest(repository.with(reference: "strata-\(key)")) else { return nil }
+        return RemoteHit(repository: repository.name, digest: digest)
+    }
+}
+
+extension Optional<Digest> {
+    func orThrowUnreadable() throws -> Digest {
+        guard let self else { throw ImageTransfer.Error.unreadableManifest(digest: "?", reason: "a digest is not sha256:<hex>") }
+        return self
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import StrataCache
+import StrataEngine
+import StrataFleet
+import StrataPlan
+
+/// Options of one `strata build` run.
+public struct SchedulerOptions: Sendable {
+    /// Concurrent builds at most.
+    public var jobs: Int
+    /// Stop everything at the first failure (else other branches go on).
+    public var failFast: Bool
+    public var noCache: Bool
+    /// `--network`, overriding the manifest's.
+    public var network: String?
+    /// `--no-deps`: only the requested nodes are built; their parents must be hits.
+    public var noDeps: Bool
+    /// Indices of the nodes asked for (the plan also holds their ancestors).
+    public var requested: Set<Int>
+    /// Extra `--tag`s for the requested nodes.
+    public var extraTags: [String]
+    /// Export each built image into the cache's OCI layout and record its manifest digest
+    /// as the key record's `manifests["layout"]` (what a push reads). Off by default: it
+    /// costs a `docker save` and the compression of every new layer.
+    public var export: Bool
+    /// Pulls remote hits (`PlanEntry.remote`) the build needs; without it they are rebuilt
+    /// when their image is needed.
+    public var publisher: Publisher?
+    /// What tag templates (`{sha}`, `{branch}`…) in manifest tags and `extraTags` expand to.
+    public var tagValues: TagValues
+
+    public init(jobs: Int, failFast: Bool = false, noCache: Bool = false, network: String? = nil, noDeps: Bool = false,
+                requested: Set<Int>, extraTags: [String] = [], export: Bool = false, publisher: Publisher? = nil,
+                tagValues: TagValues = TagValues()) {
+        self.jobs = max(1, jobs)
+        self.failFast = failFast
+        self.noCache = noCache
+        self.network = network
+        self.noDeps = noDeps
+        self.requested = requested
+        self.extraTags = extraTags
+        self.export = export
+        self.publisher = publisher
+        self.tagValues = tagValues
+    }
+}
+
+/// Runs a plan: a node starts when its parents are done, at most `jobs` at once; hits whose
+/// image the engine has are not built; a failure skips the failed node's descendants and lets
+/// other branches go on, or with `failFast` cancels everything.
+public struct Scheduler: Sendable {
+    public let fleet: Fleet
+    public let entries: [PlanEntry]
+    public let engine: any ContainerEngine
+    public let cache: CacheDirectory
+    public let options: SchedulerOptions
+    public let reporter: any BuildReporter
+
+    public init(fleet: Fleet, entries: [PlanEntry], engine: any ContainerEngine, cache: CacheDirectory,
+                options: SchedulerOptions, reporter: any BuildReporter) {
+        self.fleet = fleet
+        self.entries = entries
+        self.engine = engine
+        self.cache = cache
+        self.options = options
+        self.reporter = reporter
+    }
+
+    /// The outcome of every planned node, in plan order.
+    public func run() async -> [NodeOutcome] {
+        let byIndex = Dictionary(uniqueKeysWithValues: entries.map { ($0.index, $0) })
+        var outcomes: [Int: NodeOutcome] = [:]
+        var pending = entries.map(\.index)
+        var running = 0
+        var stopped = false
+
+        await withTaskGroup(of: NodeOutcome.self) { group in
+            func startReady() {
+                var still: [Int] = []
+                for index in pending {
+                    guard let entry = byIndex[index] else { continue }
+                    let parents = fleet.graph.parents[index].filter { byIndex[$0] != nil }
+                    if stopped {
+                        outcomes[index] = skipped(entry, "not started: the build stopped at the first failure (--fail-fast)")
+                        reporter.finished(outcomes[index]!)
+                        continue
+                    }
+                    if let bad = parents.first(where: { outcomes[$0].map { $0.status == .failed || $0.status == .skipped } ?? false }) {
+                        outcomes[index] = skipped(entry, "parent \(fleet.nodes[bad].name) \(outcomes[bad]!.status.rawValue)")
+                        reporter.finished(outcomes[index]!)
+                        continue
+                    }
+                    guard parents.allSatisfy({ outcomes[$0] != nil }), running < options.jobs else {
+                        still.append(index)
+                        continue
+                    }
+                    running += 1
+                    let exact = Dictionary(uniqueKeysWithValues: parents.map {
+                        (fleet.nodes[$0].name, NodeBuilder.keyReference(fleet: fleet, node: fleet.nodes[$0], key: outcomes[$0]!.key))
+                    })
+                    group.addTask { await self.process(entry, parentReferences: exact) }
+                }
+                pending = still
+            }
+            startReady()
+            while let outcome = await group.next() {
+                running -= 1
+                outcomes[outcome.index] = outcome
+                reporter.finished(outcome)
+                if outcome.status == .failed && options.failFast && !stopped {
+                    stopped = true
+                    group.cancelAll()
+                }
+                startReady()
+            }
+            // Nodes whose parents never finished (only possible after a cancellation).
+            for index in pending where outcomes[index] == nil {
+                if let entry = byIndex[index] {
+                    outcomes[index] = skipped(entry, "not started: the build was cancelled")
+                    reporter.finished(outcomes[index]!)
+                }
+            }
+        }
+        return entries.compactMap { outcomes[$0.index] }
+    }
+
+    private func skipped(_ entry: PlanEntry, _ message: String) -> NodeOutcome {
+        NodeOutcome(node: entry.node.name, index: entry.index, status: .skipped, seconds: 0, key: entry.key.key, message: message)
+    }
+
+    /// One node: reuse a hit whose image the engine has, refuse a missing parent under
+    /// `--no-deps`, else build.
+    func process(_ entry: PlanEntry, parentReferences: [String: String]) async -> NodeOutcome {
+        let started = ContinuousClock.now
+        func elapsed() -> Double {
+            let duration = ContinuousClock.now - started
+            return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        let builder = NodeBuilder(fleet: fleet, engine: engine, cache: cache, options: options, reporter: reporter)
+        let requested = options.requested.contains(entry.index)
+        if let hit = entry.remote, entry.record == nil, !options.noCache {
+            // A remote hit is never rebuilt; its image is pulled only when this run needs it.
+            let needed = requested || entries.contains { $0.status == .miss && fleet.graph.parents[$0.index].contains(entry.index) }
+            if let cached = await builder.reuseRemote(entry, hit: hit, needed: needed, requested: requested) {
+                var outcome = cached
+                outcome.seconds = elapsed()
+                return outcome
+            }
+        } else if entry.status == .hit && !options.noCache {
+            if let cached = await builder.reuse(entry, requested: requested) {
+                var outcome = cached
+                outcome.seconds = elapsed()
+                return outcome
+            }
+        }
+        if options.noDeps && !requested {
+            let wave = entry.wave
+            return NodeOutcome(node: entry.node.name, index: entry.index, status: .failed, seconds: elapsed(), key: entry.key.key,
+                               message: "parent \(entry.node.name) (wave \(wave)) is not built for key \(entry.key.key.prefix(12)); build it first or drop --no-deps")
+        }
+        reporter.started(node: entry.node.name, reason: entry.status == .hit ? "image missing from the engine" : entry.reason)
+        var outcome = await builder.build(entry, parentReferences: parentReferences, requested: requested)
+        outcome.seconds = elapsed()
+        return outcome
+    }
+}

@@ -1,0 +1,24 @@
+extension ImageTransfer {
+    /// Why an image could not be moved to, from or within a registry, beyond what
+    /// `Registry.Error` (one request) says.
+    public enum RegistryError: Swift.Error, CustomStringConvertible, Sendable {
+        /// A reference that does not name a registry repository.
+        case invalidReference(String, reason: String)
+        /// A manifest strata cannot copy or pull (an unknown media type, an index
+        /// without an entry for the platform).
+        case unsupportedManifest(reference: String, reason: String)
+        /// A blob could not be copied; `cause` is the registry's answer.
+        case blobCopyFailed(digest: String, to: String, cause: any Swift.Error)
+
+        public var description: String {
+            switch self {
+            case let .invalidReference(text, reason):
+                "'\(text)' is not a registry reference: \(reason)"
+            case let .unsupportedManifest(reference, reason):
+                "cannot use the manifest of \(reference): \(reason)"
+            case let .blobCopyFailed(digest, to, cause):
+                "cannot copy blob \(digest) to \(to): \(cause)"
+            }
+        }
+    }
+}

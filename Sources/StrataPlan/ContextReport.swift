@@ -1,0 +1,44 @@
+import StrataFleet
+
+/// What a node's build would send of its context, and what was left out and why
+/// (`strata context NODE`).
+public struct ContextReport: Sendable {
+    public var node: BuildNode
+    public var selection: ContextSelection
+    /// Entries sent, sorted by path.
+    public var sent: [ContextFile]
+    /// Entries `.dockerignore` leaves out, with the rule that excludes each.
+    public var ignored: [(file: ContextFile, rule: DockerIgnore.Rule?)]
+    /// Entries kept by `.dockerignore` that no COPY/ADD reads.
+    public var unselected: [ContextFile]
+    /// The `.dockerignore` in effect, if any.
+    public var ignoreFile: String?
+
+    public init(fleet: Fleet, node index: Int) throws {
+        let node = fleet.nodes[index]
+        self.node = node
+        let ignore = try DockerIgnore.load(contextDirectory: node.contextDirectory, dockerfilePath: node.dockerfilePath)
+        ignoreFile = ignore?.file
+        let kept = try walkContext(directory: node.contextDirectory, ignore: ignore)
+        if let dockerfile = fleet.dockerfiles[node.dockerfilePath] {
+            selection = ContextSelection.of(dockerfile, target: node.target, args: node.args, platform: node.platform)
+        } else {
+            selection = .whole(reason: "no Dockerfile")
+        }
+        let selection = selection
+        sent = kept.filter { selection.includes($0.path, isDirectory: $0.kind == .directory) }
+        let sentPaths = Set(sent.map(\.path))
+        unselected = kept.filter { !sentPaths.contains($0.path) }
+        if let ignore {
+            let keptPaths = Set(kept.map(\.path))
+            ignored = try walkContext(directory: node.contextDirectory, ignore: nil)
+                .filter { !keptPaths.contains($0.path) }
+                .map { ($0, ignore.excludingRule($0.path)) }
+        } else {
+            ignored = []
+        }
+    }
+
+    /// Bytes of the regular files sent.
+    public var sentBytes: Int64 { sent.filter { $0.kind == .file }.reduce(0) { $0 + $1.size } }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import StrataCache
+import StrataFleet
+import StrataHash
+
+/// Computes every node's input key (DESIGN.md "Input keys"), parents before children.
+///
+/// The canonical encoding, version `strata-key-v1`: the key is SHA-256 of the JSON of
+/// `KeyInputs` written with sorted keys, no whitespace and unescaped slashes, where
+/// - `dockerfile` is SHA-256 of the Dockerfile's bytes as written (before strata rewrites
+///   fleet FROM lines for the build);
+/// - `context` is SHA-256 of one line per context entry the build can read, sorted by path
+///   (byte order): `path NUL kind NUL mode-octal NUL content-digest-or-link-target LF`,
+///   `kind` being `f`, `d` or `l`;
+/// - `args` holds only the ARGs the Dockerfile declares in the stages the build runs (and
+///   before the first FROM) that have a value from the manifest; `unsetArgs` the others
+///   (their defaults are in the Dockerfile bytes);
+/// - `parents` lists each fleet parent's node and key, in the order the Dockerfile names them;
+/// - `bases` the external base references as expanded.
+public struct KeyComputer {
+    public let fleet: Fleet
+    /// Where the file-hash indexes live (`<cache>/files`).
+    public let fileIndexDirectory: String
+
+    public init(fleet: Fleet, fileIndexDirectory: String) {
+        self.fleet = fleet
+        self.fileIndexDirectory = fileIndexDirectory
+    }
+
+    public enum Error: Swift.Error, CustomStringConvertible {
+        case context(node: String, message: String)
+        case dockerfile(node: String, path: String)
+
+        public var description: String {
+            switch self {
+            case let .context(node, message): return "\(node): cannot read its context: \(message)"
+            case let .dockerfile(node, path): return "\(node): cannot read its Dockerfile \(path)"
+            }
+        }
+    }
+
+    /// The keys of `nodes` (indices into `fleet.nodes`) and of all their ancestors.
+    public func keys(for nodes: [Int]) throws -> [String: NodeKey] {
+        let wanted = fleet.graph.ancestorsIncluding(nodes)
+        let order = (fleet.graph.topologicalOrder() ?? []).filter { wanted.contains($0) }
+        let contexts = try readContexts(order)
+        var keys: [String: NodeKey] = [:]
+        var dockerfileDigests: [String: Digest] = [:]
+        for index in order {
+            let node = fleet.nodes[index]
+            let dockerfileDigest: Digest
+            if let known = dockerfileDigests[node.dockerfilePath] {
+                dockerfileDigest = known
+            } else {
+                do { dockerfileDigest = try SHA256.hashFile(path: node.dockerfilePath) } catch {
+                    throw Error.dockerfile(node: node.name, path: fleet.displayPath(node.dockerfilePath))
+                }
+                dockerfileDigests[node.dockerfilePath] = dockerfileDigest
+            }
+            let selected = contexts.selected[index] ?? []
+            let digests = contexts.digests[node.contextDirectory] ?? [:]
+            let (contextDigest, files) = try Self.contextDigest(selected, digests: digests)
+            guard let dockerfile = fleet.dockerfiles[node.dockerfilePath] else {
+                throw Error.dockerfile(node: node.name, path: fleet.displayPath(node.dockerfilePath))
+            }
+            let declared = Self.declaredArgs(dockerfile, node: node)
+            var args: [String: String] = [:]
+            var unset: [String] = []
+            for name in declared.sorted() {
+                if let value = node.args[name] { args[name] = value } else { unset.append(name) }
+            }
+            let selection = contexts.selections[index] ?? .whole(reason: "no Dockerfile")
+            var contextMode = "whole"
+            if case .sources = selection { contextMode = "precise" }
+            let inputs = KeyInputs(
+                version: "strata-key-v1",
+                dockerfile: dockerfileDigest.description,
+                context: contextDigest.description,
+                contextMode: contextMode,
+                args: args,
+                unsetArgs: unset,
+                target: node.target,
+                platform: node.platform,
+                labels: node.labels,
+                parents: node.parents.map { ParentKey(node: $0.node, key: keys[$0.node]?.key ?? "") },
+                bases: node.externalBases.map(\.reference)
+            )
+            keys[node.name] = NodeKey(node: node.name, key: try inputs.key, inputs: inputs, files: files,
+                                      contextFiles: selected, selection: selection,
+                                      unselectedCount: contexts.unselectedCounts[index] ?? 0)
+        }
+        return keys
+    }
+
+    /// ARGs a build of `node` can see: before the first FROM, and in the stages it runs.
+    static func declaredArgs(_ dockerfile: Dockerfile, node: BuildNode) -> Set<String> {
+        var names = Set(dockerfile.globalArgs.map(\.name))
+        for index in node.stages(in: dockerfile) {
+            for instruction in dockerfile.stages[index].instructions where instruction.keyword == "ARG" {
+                for declaration in instruction.argDeclarations { names.insert(declaration.name) }
+            }
+        }
+        return names
+    }
+
+    /// The context digest over `entries` (see the type's documentation), and the per-path
+    /// record `plan --explain` compares.
+    static func contextDigest(_ entries: [ContextFile], digests: [String: Digest]) throws -> (Digest, [String: String]) {
+        var hasher = try SHA256Hasher()
+        var files: [String: String] = [:]
+        files.reserveCapacity(entries.count)
+        var line: [UInt8] = []
+        for entry in entries {
+            let kind: String
+            let content: String
+            switch entry.kind {
+            case .file:
+                kind = "f"
+                content = digests[entry.path]?.description ?? ""
+            case .directory:
+                kind = "d"
+                content = ""
+            case .symlink:
+                kind = "l"
+                content = entry.linkTarget ?? ""
+            case .other:
+                continue
+            }
+            files[entry.path] = entry.kind == .directory ? "dir" : entry.kind == .symlink ? "link:\(content)" : content
+            line.removeAll(keepingCapacity: true)
+            line += Array(entry.path.utf8)
+            line.append(0)
+            line += Array(kind.utf8)
+            line.append(0)
+            line += Array(String(entry.mode & 0o7777, radix: 8).utf8)
+            line.append(0)
+            line += Array(content.utf8)
+            line.append(10)
+            try hasher.update(line)
+        }
+        return (try hasher.finalize(), files)
+    }
+}

@@ -1,0 +1,184 @@
+import ArgumentParser
+import Foundation
+import StrataBuild
+import StrataCache
+import StrataEngine
+import StrataFleet
+import StrataPlan
+
+extension Strata {
+    struct Build: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build the nodes whose keys changed, parents first, in parallel.",
+            discussion: "Exit status: 0 when every requested node is built or cached, 1 otherwise, 2 for bad usage or a bad manifest.")
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Images or nodes to build (default: all); missing ancestors are built too.")
+        var nodes: [String] = []
+
+        @Flag(help: "Build only the named nodes; their parents must already be built.")
+        var noDeps = false
+
+        @Option(help: "Concurrent builds at most (default: the number of cores).")
+        var jobs: Int?
+
+        @Option(name: .customLong("tag"), help: "An extra tag for the requested nodes (repeatable).")
+        var tags: [String] = []
+
+        @Flag(help: "Ignore recorded keys and the engine's build cache.")
+        var noCache = false
+
+        @Flag(exclusivity: .exclusive, help: "On a failure: go on with other branches (default), or stop everything.")
+        var failureMode: FailureMode = .keepGoing
+
+        @Option(help: "Progress display.")
+        var progress: ProgressMode = .auto
+
+        @Option(help: "Network for RUN steps (e.g. host), overriding the manifest.")
+        var network: String?
+
+        @Option(help: "Final table format.")
+        var format: Format = .text
+
+        @Flag(help: "Push after the build: every built or cached node, with its tags and strata-<key>.")
+        var push = false
+
+        @Flag(help: "Look local misses up in the registry (strata-<key>); also on with remote_cache: true.")
+        var remoteCache = false
+
+        enum FailureMode: String, EnumerableFlag {
+            case keepGoing, failFast
+        }
+
+        func validate() throws {
+            if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        }
+
+        func run() async throws {
+            let fleet = try global.loadSoundFleet()
+            let requested = try select(nodes, in: fleet)
+            let cache = try openCache(global.cachePath(for: fleet.manifest))
+            let lock = try sharedLock(cache)
+            defer { lock.release() }
+            var publisher = global.publisher(fleet: fleet, cache: cache)
+            let entries = try await global.plan(requested, fleet: fleet, cache: cache, publisher: publisher,
+                                                remoteCache: remoteCache)
+            let tagValues = try BuildTagValues.resolve(fleet: fleet, nodes: entries.map(\.index),
+                                                       requested: Set(requested), extraTags: tags)
+            publisher.tagValues = tagValues
+            let engine = try await Console.failingInOneLine { try await Engine.connect() }
+            let reporter = progress.reporter(total: entries.count)
+            let options = SchedulerOptions(
+                jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                failFast: failureMode == .failFast,
+                noCache: noCache,
+                network: network,
+                noDeps: noDeps,
+                requested: Set(requested),
+                extraTags: tags,
+                publisher: publisher,
+                tagValues: tagValues
+            )
+            let scheduler = Scheduler(fleet: fleet, entries: entries, engine: engine, cache: cache,
+                                      options: options, reporter: reporter)
+            let outcomes = await Interrupt.cancellingOnSIGINT { await scheduler.run() }
+            reporter.finish()
+            switch format {
+            case .json: try Console.json(BuildDocument(outcomes))
+            case .text: Console.output(BuildTable.render(outcomes))
+            }
+            GitHubStepSummary.append(outcomes)
+            let requestedNames = Set(requested.map { fleet.nodes[$0].name })
+            let ok = outcomes.filter { requestedNames.contains($0.node) }.allSatisfy { $0.status == .built || $0.status == .cached }
+            if push {
+                // Every node this run built or found, ancestors included, so that another
+                // machine's plan finds them all in the registry; --tag only on the requested.
+                let done = Set(outcomes.filter { $0.status == .built || $0.status == .cached }.map(\.index))
+                let toPush = entries.filter { done.contains($0.index) }.map { entry in
+                    var entry = entry
+                    entry.status = .hit
+                    return entry
+                }
+                let (pushed, failures) = await publish(toPush, publisher: publisher, engine: engine,
+                                                       extraTags: { requested.contains($0.index) ? tags : [] })
+                if format == .text { PublishSummary.print(pushed, format: .text) }
+                if !failures.isEmpty { throw ExitCode(1) }
+            }
+            if !ok { throw ExitCode(1) }
+        }
+    }
+}
+
+/// `build --format json`: `{"nodes":[{"node","status","seconds","key","image_id","size"}]}`.
+struct BuildDocument: Encodable {
+    struct Node: Encodable {
+        var node: String
+        var status: String
+        var seconds: Double
+        var key: String
+        @Nullable var imageID: String?
+        @Nullable var size: Int64?
+        var message: String?
+
+        enum CodingKeys: String, CodingKey { case node, status, seconds, key, imageID = "image_id", size, message }
+    }
+
+    var nodes: [Node]
+
+    init(_ outcomes: [NodeOutcome]) {
+        nodes = outcomes.map {
+            Node(node: $0.node, status: $0.status.rawValue, seconds: ($0.seconds * 100).rounded() / 100, key: $0.key,
+                 imageID: $0.imageID,
+                 size: $0.size, message: $0.message)
+        }
+    }
+}
+
+/// The final table: node, built/cached/failed/skipped, seconds, size.
+enum BuildTable {
+    static func render(_ outcomes: [NodeOutcome]) -> String {
+        let width = max(4, outcomes.map(\.node.count).max() ?? 4)
+        func row(_ columns: [String]) -> String {
+            columns[0].padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                + columns[1].padding(toLength: 7, withPad: " ", startingAt: 0) + "  "
+                + String(repeating: " ", count: max(0, 7 - columns[2].count)) + columns[2] + "  "
+                + String(repeating: " ", count: max(0, 10 - columns[3].count)) + columns[3]
+        }
+        var lines = [row(["NODE", "STATUS", "SECONDS", "SIZE"])]
+        for outcome in outcomes {
+            lines.append(row([outcome.node, outcome.status.rawValue, String(format: "%.1f", outcome.seconds),
+                              outcome.size.map(ByteCount.format) ?? "-"]))
+        }
+        var counts: [NodeOutcome.Status: Int] = [:]
+        for outcome in outcomes { counts[outcome.status, default: 0] += 1 }
+        lines.append("\(outcomes.count) nodes: \(counts[.built] ?? 0) built, \(counts[.cached] ?? 0) cached, \(counts[.failed] ?? 0) failed, \(counts[.skipped] ?? 0) skipped")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Ctrl-C cancels the running work (in-flight builds are aborted, their keys never recorded,
+/// so the cache stays consistent) instead of killing the process mid-write.
+enum Interrupt {
+    static func cancellingOnSIGINT<T: Sendable>(_ work: @escaping @Sendable () async -> T) async -> T {
+        let task = Task { await work() }
+        // A parent may have blocked SIGINT (test runners do); a build must still stop on Ctrl-C.
+        var interrupt = sigset_t()
+        sigemptyset(&interrupt)
+        sigaddset(&interrupt, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            ProgressOutput.write("\nstrata: interrupted; cancelling running builds\n")
+            task.cancel()
+        }
+        source.resume()
+        let value = await task.value
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+        return value
+    }
+}

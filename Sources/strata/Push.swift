@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import StrataBuild
+import StrataCache
+import StrataEngine
+import StrataFleet
+import StrataImages
+import StrataPlan
+
+extension Strata {
+    struct Push: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Push built nodes to the registry: every tag, and strata-<key> for the remote cache.",
+            discussion: "The registry is --registry, else STRATA_REGISTRY, else the manifest's registry:. "
+                + "Exit status: 0 when every node was pushed, 1 otherwise.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Images or nodes to push (default: all). Each must be built (or in the registry).")
+        var nodes: [String] = []
+
+        @Option(name: .customLong("tag"), help: "An extra tag (repeatable); variant nodes get it with their -<variant> suffix.")
+        var tags: [String] = []
+
+        @Option(help: "Concurrent blob uploads per image.")
+        var jobs: Int = 4
+
+        @Option(help: "Summary format.")
+        var format: PublishFormat = .text
+
+        func validate() throws {
+            if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        }
+
+        func run() async throws {
+            let fleet = try global.loadSoundFleet()
+            let requested = try select(nodes, in: fleet)
+            let cache = try openCache(global.cachePath(for: fleet.manifest))
+            let lock = try sharedLock(cache)
+            defer { lock.release() }
+            var publisher = global.publisher(fleet: fleet, cache: cache)
+            publisher.jobs = jobs
+            publisher.tagValues = try BuildTagValues.resolve(fleet: fleet, nodes: requested, requested: Set(requested),
+                                                             extraTags: tags)
+            let entries = try await global.plan(requested, fleet: fleet, cache: cache, publisher: publisher, remoteCache: false)
+                .filter { requested.contains($0.index) }
+            let engine = try? await Engine.connect()
+            let (pushed, failures) = await publish(entries, publisher: publisher, engine: engine, extraTags: { _ in tags })
+            PublishSummary.print(pushed, format: format)
+            if !failures.isEmpty { throw ExitCode(1) }
+        }
+    }
+}
+
+enum PublishFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+extension GlobalOptions {
+    /// The plan of `nodes`: keys against the local key index and, when the remote cache is on
+    /// (`--remote-cache` or `remote_cache: true`), local misses looked up in the registry
+    /// through `publisher`. The one place that decides whether the registry is asked.
+    func plan(_ nodes: [Int], fleet: Fleet, cache: CacheDirectory, publisher: Publisher,
+              remoteCache flag: Bool) async throws -> [PlanEntry] {
+        let remote = flag || fleet.manifest.remoteCache ? publisher : nil
+        return try await Planner(fleet: fleet, cache: cache).plan(nodes, remote: remote)
+    }
+
+    /// Registry access for this run: the push prefix `--registry ?? STRATA_REGISTRY`
+    /// (else the manifest's `registry:`), credentials from the environment.
+    func publisher(fleet: Fleet, cache: CacheDirectory) -> Publisher {
+        Publisher(fleet: fleet, registry: effectiveRegistry, access: RegistryAccess(insecureHosts: Set(insecureRegistries)),
+                  cache: cache)
+    }
+}
+
+/// Holds the cache lock shared for a command, as one clear line when it cannot.
+func sharedLock(_ cache: CacheDirectory) throws -> CacheLock {
+    try Console.failingInOneLine { try cache.lock(.shared, wait: true) }
+}
+
+/// Pushes `entries` in plan order (parents first, so a child's shared layers are
+/// mounted from its parent's repository). A miss is not pushed: it names the build
+/// to run. Failures are printed on stderr as they happen.
+func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any ContainerEngine)?, extraTags: (PlanEntry) -> [String]) async
+    -> (pushed: [PublishedNode], failures: [String])
+{
+    var pushed: [PublishedNode] = []
+    var failures: [String] = []
+    for entry in entries {
+        guard entry.status == .hit else {
+            failures.append(entry.node.name)
+            Console.error("\(entry.node.name) is not built for key \(entry.key.key.prefix(12)) (\(entry.reason)); run `strata build \(entry.node.name)` first")
+            continue
+        }
+        do {
+            let result = try await publisher.push(entry, engine: engine, extraTags: extraTags(entry))
+            ProgressOutput.write("pushed \(result.node) to \(result.repository)@\(result.push.manifestDigest)\n")
+            pushed.append(result)
+        } catch {
+            failures.append(entry.node.name)
+            Console.error("cannot push \(entry.node.name): \(error)")
+        }
+    }
+    return (pushed, failures)
+}
+
+/// The push summary: node, repository, digest, blobs uploaded / mounted / skipped.
+enum PublishSummary {
+    struct Document: Encodable {
+        struct Node: Encodable {
+            var node, repository, digest: String
+            var tags: [String]
+            var uploaded, mounted, skipped: Int
+            var bytesUploaded: Int64
+            enum CodingKeys: String, CodingKey { case node, repository, digest, tags, uploaded, mounted, skipped, bytesUploaded = "bytes_uploaded" }
+        }
+        var pushes: [Node]
+    }
+
+    static func print(_ pushed: [PublishedNode], format: PublishFormat) {
+        switch format {
+        case .json:
+            try? Console.json(Document(pushes: pushed.map {
+                Document.Node(node: $0.node, repository: $0.repository, digest: $0.push.manifestDigest, tags: $0.push.tags,
+                              uploaded: $0.push.uploaded, mounted: $0.push.mounted, skipped: $0.push.skipped,
+                              bytesUploaded: $0.push.bytesUploaded)
+            }))
+        case .text:
+            Console.output(Table.render(
+                ["NODE", "REPOSITORY", "DIGEST", "UPLOADED", "MOUNTED", "SKIPPED"],
+                pushed.map { [$0.node, $0.repository, $0.push.manifestDigest, "\($0.push.uploaded)", "\($0.push.mounted)", "\($0.push.skipped)"] })
+                + "\n\(pushed.count) pushed: \(pushed.reduce(0) { $0 + $1.push.uploaded }) blobs uploaded ("
+                + ByteCount.format(pushed.reduce(0) { $0 + $1.push.bytesUploaded }) + "), "
+                + "\(pushed.reduce(0) { $0 + $1.push.mounted }) mounted, \(pushed.reduce(0) { $0 + $1.push.skipped }) already there")
+        }
+    }
+}
+
+/// Left-aligned columns, two spaces apart.
+enum Table {
+    static func render(_ header: [String], _ rows: [[String]]) -> String {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            row.indices.map { $0 == row.count - 1 ? row[$0] : row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

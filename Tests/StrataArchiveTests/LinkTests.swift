@@ -1,0 +1,6 @@
+import Testing
+@testable import StrataArchive
+
+@Test func linksAgainstlibarchive() {
+    #expect(libarchiveVersion().contains("libarchive"))
+}

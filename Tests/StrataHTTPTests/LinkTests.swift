@@ -1,0 +1,6 @@
+import Testing
+@testable import StrataHTTP
+
+@Test func linksAgainstlibcurl() {
+    #expect(libcurlVersion().contains("libcurl"))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import StrataHash
+
+@Test func linksAgainstOpenSSL() {
+    #expect(openSSLVersion().contains("OpenSSL"))
+}

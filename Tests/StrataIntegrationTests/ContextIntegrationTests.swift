@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// The context strata sends is the one docker's own client sends: built with `COPY . /ctx`
+/// by both, the images hold the same files.
+@Suite(.serialized) struct ContextIntegrationTests {
+    @Test func copyDotHoldsExactlyWhatDockersClientSends() throws {
+        try Bench.requireEngine()
+        let root = FileManager.default.temporaryDirectory.path + "/strata-ctx-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = [
+            "strata.yaml": "images:\n  ctx: {context: ctx, network: host}\n",
+            "ctx/Dockerfile": "FROM strata-busybox:1\nCOPY . /ctx\nRUN cd /ctx && find . | sort > /list\n",
+            "ctx/.dockerignore": "# build outputs\n*.log\n!keep.log\nnode_modules\n**/*.tmp\ndocs/drafts\n",
+            "ctx/a.txt": "a\n", "ctx/keep.log": "kept\n", "ctx/drop.log": "dropped\n",
+            "ctx/node_modules/x/y.js": "y\n", "ctx/src/main.py": "print(1)\n", "ctx/src/cache.tmp": "tmp\n",
+            "ctx/src/deep/more.tmp": "tmp\n", "ctx/docs/index.md": "# docs\n", "ctx/docs/drafts/wip.md": "wip\n",
+        ]
+        for (path, contents) in files {
+            let full = root + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(contents.utf8).write(to: URL(fileURLWithPath: full))
+        }
+        try FileManager.default.createDirectory(atPath: root + "/ctx/empty", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root + "/ctx/link", withDestinationPath: "a.txt")
+
+        let tag = "strata-ctx-test-" + UUID().uuidString.prefix(8).lowercased()
+        let built = try Bench.strata(["-C", root, "--cache", root + "/.cache", "--registry", "local.test", "build",
+                                      "--progress", "plain", "--no-cache"])
+        #expect(built.status == 0, "\(built.stderr)")
+        let docker = try Bench.run("/usr/bin/docker", ["build", "--quiet", "--no-cache", "--network", "host", "-t", "\(tag):1", root + "/ctx"],
+                                   environment: ["DOCKER_BUILDKIT": "1"])
+        #expect(docker.status == 0, "\(docker.stderr)")
+        defer { _ = try? Bench.docker(["rmi", "-f", "\(tag):1", "local.test/ctx:latest"]) }
+
+        let ours = try Bench.docker(["run", "--rm", "local.test/ctx:latest", "cat", "/list"])
+        let theirs = try Bench.docker(["run", "--rm", "\(tag):1", "cat", "/list"])
+        #expect(ours.status == 0 && theirs.status == 0)
+        #expect(ours.stdout == theirs.stdout)
+        #expect(ours.stdout.contains("./keep.log") && !ours.stdout.contains("drop.log") && ours.stdout.contains("./empty"))
+    }
+}

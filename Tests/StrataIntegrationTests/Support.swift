@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// Runs the `strata` binary built next to this test bundle, and the docker CLI, against the
+/// engine and registry `scripts/test` started. No engine is a failure, never a skip: the
+/// suite exists to prove strata against the real thing.
+enum Bench {
+    /// The products folder (`.build/debug`): the test runner lives there too.
+    static var productsDirectory: URL {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("strata").path) {
+            url = url.deletingLastPathComponent()
+        }
+        return url
+    }
+
+    static var strata: String { productsDirectory.appendingPathComponent("strata").path }
+
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The engine: DOCKER_HOST, else the socket `scripts/test` starts.
+    static var dockerHost: String {
+        if let host = ProcessInfo.processInfo.environment["DOCKER_HOST"], !host.isEmpty { return host }
+        return "unix:///tmp/strata-bench/engine/docker.sock"
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], in directory: String? = nil,
+                    environment extra: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["DOCKER_HOST"] = dockerHost
+        environment["GITHUB_ACTIONS"] = nil
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes while the process runs, so a full pipe never blocks it.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var stdoutData = Data(), stderrData = Data()
+        group.enter()
+        DispatchQueue.global().async { stdoutData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { stderrData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        process.waitUntilExit()
+        group.wait()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    static func strata(_ arguments: [String], in directory: String? = nil) throws -> Result {
+        try run(strata, arguments, in: directory)
+    }
+
+    static func docker(_ arguments: [String]) throws -> Result {
+        try run("/usr/bin/docker", arguments)
+    }
+
+    /// Fails the test (with what to do) when no engine answers.
+    static func requireEngine() throws {
+        let ping = try docker(["version", "--format", "{{.Server.APIVersion}}"])
+        try #require(ping.status == 0, "no Docker engine at \(dockerHost): run scripts/test, which starts one (\(ping.stderr))")
+    }
+
+    /// A copy of `images/` in a fresh folder, with its own cache.
+    static func demoFleetCopy() throws -> String {
+        let destination = FileManager.default.temporaryDirectory.path + "/strata-it-" + UUID().uuidString
+        try FileManager.default.copyItem(atPath: repository.appendingPathComponent("images").path, toPath: destination)
+        return destination
+    }
+
+    /// Parses `build --format json` into node → key.
+    static func keys(_ json: String) throws -> [String: String] {
+        struct Document: Decodable { struct Node: Decodable { var node: String; var key: String }; var nodes: [Node] }
+        let document = try JSONDecoder().decode(Document.self, from: Data(json.utf8))
+        return Dictionary(uniqueKeysWithValues: document.nodes.map { ($0.node, $0.key) })
+    }
+
+    /// Parses `build --format json` into node → status.
+    static func statuses(_ json: String) throws -> [String: String] {
+        struct Document: Decodable { struct Node: Decodable { var node: String; var status: String }; var nodes: [Node] }
+        let document = try JSONDecoder().decode(Document.self, from: Data(json.utf8))
+        return Dictionary(uniqueKeysWithValues: document.nodes.map { ($0.node, $0.status) })
+    }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import strata
+
+@Test func rootCommandName() {
+    #expect(Strata.configuration.commandName == "strata")
+}

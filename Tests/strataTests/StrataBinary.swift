@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `strata` executable, run as people run it.
+enum StrataBinary {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        /// True when the process ended by a signal rather than by exiting.
+        var signaled: Bool
+    }
+
+    /// The executable next to the test bundle (SwiftPM puts every product of a build in one
+    /// folder), else in the package's `.build/debug`, else `STRATA_BINARY`.
+    static let url: URL? = {
+        var candidates: [URL] = []
+        if let explicit = ProcessInfo.processInfo.environment["STRATA_BINARY"] {
+            candidates.append(URL(fileURLWithPath: explicit))
+        }
+        for start in [Bundle.main.bundleURL, Bundle.main.executableURL].compactMap({ $0 }) {
+            var folder = start
+            for _ in 0..<3 {
+                candidates.append(folder.appendingPathComponent("strata"))
+                folder.deleteLastPathComponent()
+            }
+        }
+        for argument in CommandLine.arguments.prefix(1) {
+            candidates.append(URL(fileURLWithPath: argument).deletingLastPathComponent().appendingPathComponent("strata"))
+        }
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(package.appendingPathComponent(".build/debug/strata"))
+        candidates.append(package.appendingPathComponent(".build/release/strata"))
+        return candidates.first { url in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                && FileManager.default.isExecutableFile(atPath: url.path)
+        }
+    }()
+
+    /// Starts `strata arguments` in `directory`; output goes to temporary files, so a chatty
+    /// process never blocks on a full pipe and a killed one leaves what it wrote.
+    final class Running {
+        let process = Process()
+        let stdoutPath: String
+        let stderrPath: String
+
+        init(_ arguments: [String], in directory: String?, environment: [String: String]) throws {
+            let executable = try #require(StrataBinary.url, "the strata executable was not found; build it first (swift build)")
+            let base = FileManager.default.temporaryDirectory.path + "/strata-run-" + UUID().uuidString
+            stdoutPath = base + ".out"
+            stderrPath = base + ".err"
+            FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            process.executableURL = executable
+            process.arguments = arguments
+            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+            var merged = ProcessInfo.processInfo.environment
+            for name in ["STRATA_CACHE", "STRATA_REGISTRY", "GITHUB_ACTIONS", "COLUMNS"] { merged[name] = nil }
+            merged.merge(environment) { _, new in new }
+            process.environment = merged
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+            try process.run()
+        }
+
+        func kill() {
+            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        }
+
+        func wait() -> Result {
+            process.waitUntilExit()
+            let out = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+            let err = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(atPath: stdoutPath)
+            try? FileManager.default.removeItem(atPath: stderrPath)
+            return Result(status: process.terminationStatus, stdout: out, stderr: err,
+                          signaled: process.terminationReason == .uncaughtSignal)
+        }
+    }
+
+    /// Runs `strata arguments` to the end.
+    static func run(_ arguments: [String], in directory: String? = nil,
+                    environment: [String: String] = [:]) throws -> Result {
+        try Running(arguments, in: directory, environment: environment).wait()
+    }
+}
+
+/// A deterministic generator (SplitMix64), so a failing run can be repeated.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A temporary folder removed with the value.
+final class TemporaryFolder {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.path + "/strata-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func write(_ relative: String, _ text: String) throws {
+        let full = path + "/" + relative
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: full))
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}

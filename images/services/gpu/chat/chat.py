@@ -1,0 +1,1 @@
+def reply(prompt): return "hello"
