@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 
 /// Finds the credentials for a registry host, the way the docker CLI does,
 /// plus strata's environment variables. First match wins:
@@ -76,44 +77,30 @@ public struct CredentialResolver: Sendable {
     /// "credentials not found" message and a non-zero exit when it has none).
     private func runHelper(_ name: String, serverURL: String) throws(Registry.Error) -> Credentials? {
         let program = "docker-credential-" + name
-        let searchPath = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        guard let executable = searchPath.split(separator: ":").map({ "\($0)/\(program)" })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else {
+        guard let executable = ChildProcess.find(program, path: environment["PATH"]) else {
             throw .credentialHelper(helper: name, host: serverURL, reason: "\(program) not found on PATH (named in \(configPath))")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["get"]
-        process.environment = environment
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
+        let result: ChildProcess.Result
         do {
-            try process.run()
+            result = try ChildProcess.run(executable, ["get"], environment: environment, input: .bytes(Array(serverURL.utf8)),
+                                          timeout: .seconds(60))
         } catch {
-            throw .credentialHelper(helper: name, host: serverURL, reason: "cannot run \(executable): \(error.localizedDescription)")
+            throw .credentialHelper(helper: name, host: serverURL, reason: error.reason)
         }
-        input.fileHandleForWriting.write(Data(serverURL.utf8))
-        try? input.fileHandleForWriting.close()
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
+        if !result.succeeded {
             // stdout of a failed helper is its message, never a secret.
-            let message = (String(data: stdout, encoding: .utf8) ?? "") + (String(data: stderr, encoding: .utf8) ?? "")
+            let message = result.output + result.errorOutput
             if message.lowercased().contains("credentials not found") { return nil }
             let firstLine = message.split(separator: "\n").first.map(String.init) ?? ""
             throw .credentialHelper(
                 helper: name, host: serverURL,
-                reason: "exited with status \(process.terminationStatus)\(firstLine.isEmpty ? "" : ": \(firstLine)")")
+                reason: "exited with status \(result.status)\(firstLine.isEmpty ? "" : ": \(firstLine)")")
         }
         struct Answer: Decodable {
             var Username: String?
             var Secret: String?
         }
-        guard let answer = try? JSONDecoder().decode(Answer.self, from: stdout), let secret = answer.Secret else {
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(result.stdout)), let secret = answer.Secret else {
             throw .credentialHelper(helper: name, host: serverURL, reason: "printed something other than {\"Username\", \"Secret\"}")
         }
         return Credentials(username: answer.Username ?? "", password: secret)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StrataFleet
+import StrataProcess
 
 /// Where tag templates get their values on this machine: GitHub Actions' variables, else
 /// `git` in the manifest's folder.
@@ -30,19 +31,11 @@ enum Git {
     /// missing, fails (not a repository, no tag at HEAD…) or prints nothing. Its stderr is
     /// discarded: a missing value is reported by whoever needs it.
     static func output(_ arguments: [String], in directory: String) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let git = ChildProcess.find("git"),
+            let result = try? ChildProcess.run(git, arguments, directory: directory, stderr: .discard, timeout: .seconds(60)),
+            result.succeeded
+        else { return nil }
+        let text = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? nil : text
     }
 }
