@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 @testable import StrataArchive
 
 /// A temporary folder removed when the value is released.
@@ -50,28 +51,12 @@ func pack(_ entries: [TarEntry], mtime: Int64 = 0) throws -> [UInt8] {
 /// Runs a tool, feeding `input` on stdin; returns stdout, throwing on a non-zero exit.
 @discardableResult
 func run(_ tool: String, _ arguments: [String], input: [UInt8]? = nil, environment: [String: String] = [:]) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
-    process.standardOutput = stdout
-    process.standardError = stderr
-    process.standardInput = stdin
-    try process.run()
-    // Feed stdin on another thread so a tool that writes a lot before reading cannot deadlock us.
-    let feeder = Thread {
-        if let input { stdin.fileHandleForWriting.write(Data(input)) }
-        try? stdin.fileHandleForWriting.close()
+    let result = try ChildProcess.run(tool, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                      input: input.map { .bytes($0) } ?? .null, timeout: .seconds(300))
+    guard result.succeeded else {
+        throw ToolFailure(tool: tool, status: result.status, stderr: result.errorOutput)
     }
-    feeder.start()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ToolFailure(tool: tool, status: process.terminationStatus, stderr: String(decoding: errors, as: UTF8.self))
-    }
-    return output
+    return Data(result.stdout)
 }
 
 struct ToolFailure: Error, CustomStringConvertible {

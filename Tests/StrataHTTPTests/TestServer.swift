@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 import StrataHTTP
 
 /// The python3 server in Fixtures/test_server.py, one per test, on a random
@@ -6,7 +7,7 @@ import StrataHTTP
 /// #filePath because the test target declares no resources.
 final class TestServer: @unchecked Sendable {
     // @unchecked: the stored properties are set once in init.
-    private let process = Process()
+    private let process: ChildProcess
     /// `http://127.0.0.1:PORT` (or `http://localhost` over a unix socket).
     let baseURL: String
     /// The socket, when serving on one.
@@ -35,22 +36,15 @@ final class TestServer: @unchecked Sendable {
         let script = Self.fixtures.appendingPathComponent("test_server.py").path
         let socket = unixSocket ? "/tmp/strata-http-\(UUID().uuidString.prefix(8)).sock" : nil
         // The system python3, not a version-manager shim: the kill must reach the server itself.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script] + (socket.map { ["--unix", $0] } ?? []) + (tlsDirectory.map { ["--tls", $0] } ?? [])
-        let output = Pipe()
-        process.standardOutput = output
-        // Clients that hang up early make http.server print tracebacks.
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            line.append(data)
-        }
+        // Clients that hang up early make http.server print tracebacks: stderr is discarded.
+        let arguments = [script] + (socket.map { ["--unix", $0] } ?? []) + (tlsDirectory.map { ["--tls", $0] } ?? [])
+        process = try ChildProcess("/usr/bin/python3", arguments, stderr: .discard)
+        let newline = UInt8(ascii: "\n")
+        let output = process.waitForOutput(.stdout, timeout: .seconds(60)) { $0.contains(newline) }
+        let line = output.prefix { $0 != newline }
         let words = String(decoding: line, as: UTF8.self).split(whereSeparator: \.isWhitespace)
         guard words.count == 2, words[0] == "ready" else {
-            kill(process.processIdentifier, SIGKILL)
+            process.signal(SIGKILL)
             throw StartError(output: String(decoding: line, as: UTF8.self))
         }
         socketPath = socket
@@ -59,9 +53,8 @@ final class TestServer: @unchecked Sendable {
     }
 
     deinit {
-        // SIGKILL: the test runner blocks SIGTERM, and children inherit the mask.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = try? process.wait(timeout: .seconds(30))
         if let socketPath { try? FileManager.default.removeItem(atPath: socketPath) }
     }
 
@@ -84,15 +77,9 @@ func makeCertificates() throws -> String {
         openssl req \(key) -keyout key.pem -out client.csr -subj /CN=strata-client
         openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out cert.pem -days 1
         """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", script]
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw TestServer.StartError(output: "openssl failed with status \(process.terminationStatus)")
+    let result = try ChildProcess.run("/bin/sh", ["-c", script], directory: directory, timeout: .seconds(120))
+    guard result.succeeded else {
+        throw TestServer.StartError(output: "openssl failed with status \(result.status): \(result.errorOutput)")
     }
     return directory
 }

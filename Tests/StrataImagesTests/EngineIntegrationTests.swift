@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 import StrataArchive
 import StrataCache
 import StrataEngine
@@ -93,21 +94,11 @@ enum Skopeo {
     static let path = "/usr/bin/skopeo"
 
     static func run(_ arguments: [String]) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Bench.BenchError(message: "skopeo \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))")
+        let result = try ChildProcess.run(path, arguments, timeout: .seconds(600))
+        guard result.succeeded else {
+            throw Bench.BenchError(message: "skopeo \(arguments.joined(separator: " ")): \(result.errorOutput)")
         }
-        return Array(data)
+        return result.stdout
     }
 }
 

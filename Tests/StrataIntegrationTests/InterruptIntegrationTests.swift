@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 import Testing
 
 /// Ctrl-C during a build: running builds are cancelled, nothing is recorded for them, and the
@@ -19,30 +20,20 @@ import Testing
             try Data(contents.utf8).write(to: URL(fileURLWithPath: full))
         }
         let cache = root + "/.cache"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Bench.strata)
-        process.arguments = ["-C", root, "--cache", cache, "--registry", "local.test", "build", "--progress", "plain", "--format", "json"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["DOCKER_HOST"] = Bench.dockerHost
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let build = try ChildProcess(Bench.strata, ["-C", root, "--cache", cache, "--registry", "local.test", "build",
+                                                    "--progress", "plain", "--format", "json"],
+                                     environment: Bench.environment())
         // Wait until the slow step runs, then interrupt.
-        let deadline = Date().addingTimeInterval(60)
-        var seen = ""
-        while Date() < deadline, !seen.contains("sleep 60") {
-            seen += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        let seen = String(decoding: build.waitForOutput(.stderr, timeout: .seconds(60)) {
+            String(decoding: $0, as: UTF8.self).contains("sleep 60")
+        }, as: UTF8.self)
         #expect(seen.contains("sleep 60"), "the slow step never started: \(seen)")
         let interrupted = Date()
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        build.signal(SIGINT)
+        let result = try build.wait(timeout: .seconds(120))
         #expect(Date().timeIntervalSince(interrupted) < 40, "the step sleeps 60 s")
-        #expect(process.terminationStatus == 1)
-        let table = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(result.status == 1 && !result.signaled)
+        let table = result.output
         #expect(table.contains("\"node\":\"fast\",\"seconds\"") || table.contains("\"status\":\"built\""), "\(table)")
         #expect(table.contains("\"status\":\"failed\""), "\(table)")
 

@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 import Testing
 
 /// A GitHub Actions matrix build simulated on this machine: two runners, each with its own
@@ -24,16 +25,9 @@ import Testing
         static let script = Bench.repository.appendingPathComponent("scripts/lib/runner-engine.sh").path
 
         /// Starts the engine as a child of this process (dockerd execs in place of the script).
-        func start() throws -> Process {
+        func start() throws -> ChildProcess {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [Self.script, "start", directory]
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            return process
+            return try ChildProcess("/bin/bash", [Self.script, "start", directory], stdout: .discard, stderr: .discard)
         }
 
         func engine(_ command: String) throws {
@@ -56,10 +50,10 @@ import Testing
         let registry = "127.0.0.1:5000/runners-\(id)"
         let root = "/tmp/sr-\(id)"
         let runners = [Runner(name: "A", directory: root + "/a"), Runner(name: "B", directory: root + "/b")]
-        var engines: [Process] = []
+        var engines: [ChildProcess] = []
         defer {
             for runner in runners { try? runner.engine("stop") }
-            for engine in engines where engine.isRunning { engine.terminate() }
+            for engine in engines { engine.signal(SIGKILL); _ = try? engine.wait(timeout: .seconds(30)) }
             try? FileManager.default.removeItem(atPath: root)
         }
         for runner in runners { engines.append(try runner.start()) }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 import Testing
 
 /// Runs the `strata` binary built next to this test bundle, and the docker CLI, against the
@@ -32,33 +33,23 @@ enum Bench {
         var stderr: String
     }
 
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String], in directory: String? = nil,
-                    environment extra: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    /// The environment of every command: the bench's engine, no GitHub Actions.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["DOCKER_HOST"] = dockerHost
         environment["GITHUB_ACTIONS"] = nil
         for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes while the process runs, so a full pipe never blocks it.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var stdoutData = Data(), stderrData = Data()
-        group.enter()
-        DispatchQueue.global().async { stdoutData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { stderrData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        process.waitUntilExit()
-        group.wait()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+        return environment
+    }
+
+    /// Runs a command to its end; fifteen minutes is a hang, which fails the test.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], in directory: String? = nil,
+                    environment extra: [String: String] = [:]) throws -> Result {
+        let result = try ChildProcess.run(executable, arguments, directory: directory, environment: environment(extra),
+                                          timeout: .seconds(900))
+        return Result(status: result.signaled ? 128 + result.status : result.status, stdout: result.output,
+                      stderr: result.errorOutput)
     }
 
     static func strata(_ arguments: [String], in directory: String? = nil) throws -> Result {

@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 import StrataHTTP
 @testable import StrataRegistry
 
@@ -13,8 +14,7 @@ let patientPolicy = RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(5), ma
 /// server, a fault proxy), stopped when released: closing its stdin ends it.
 final class Bench: @unchecked Sendable {
     // @unchecked: immutable after init.
-    let process = Process()
-    private let input = Pipe()
+    let process: ChildProcess
     let registry: String
     let tokenServer: String?
 
@@ -22,24 +22,17 @@ final class Bench: @unchecked Sendable {
         .appendingPathComponent("Fixtures/registry_bench.py").path
 
     init(_ arguments: String...) throws {
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script] + arguments
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
+        guard let python = ChildProcess.find("python3") else { throw TestFailure("python3 is not on PATH") }
+        process = try ChildProcess(python, [Self.script] + arguments, input: .pipe, stderr: .discard)
         // The first line is `ready {json}`; anything else (or EOF) is a failure.
-        var line: [UInt8] = []
-        let handle = output.fileHandleForReading
-        while let byte = try handle.read(upToCount: 1)?.first, byte != UInt8(ascii: "\n") {
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let newline = UInt8(ascii: "\n")
+        let output = process.waitForOutput(.stdout, timeout: .seconds(120)) { $0.contains(newline) }
+        let text = String(decoding: output.prefix { $0 != newline }, as: UTF8.self)
         guard text.hasPrefix("ready "),
             let ready = try JSONSerialization.jsonObject(with: Data(text.dropFirst(6).utf8)) as? [String: String],
             let registry = ready["registry"]
         else {
-            process.terminate()
+            process.signal(SIGKILL)
             throw TestFailure("registry_bench.py \(arguments.joined(separator: " ")) did not start: \(text)")
         }
         self.registry = registry
@@ -47,8 +40,9 @@ final class Bench: @unchecked Sendable {
     }
 
     deinit {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        // Closing stdin stops the bench and what it started.
+        process.closeInput()
+        _ = try? process.wait(timeout: .seconds(60))
     }
 
     /// GET on one of the bench's own endpoints (token log, fault counts).

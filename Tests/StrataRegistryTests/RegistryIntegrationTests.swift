@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 import StrataHTTP
 import StrataHash
 import Testing
@@ -117,20 +118,11 @@ struct TestImage {
     }
 
     private func runSkopeo(_ arguments: [String]) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["skopeo"] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("skopeo \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))")
+        let result = try ChildProcess.run("/usr/bin/skopeo", arguments, timeout: .seconds(600))
+        guard result.succeeded else {
+            throw TestFailure("skopeo \(arguments.joined(separator: " ")): \(result.errorOutput)")
         }
-        return Array(bytes)
+        return result.stdout
     }
 
     @Test func missingThingsSayWhatIsMissing() async throws {

@@ -77,7 +77,7 @@ import Glibc
                                                in: nil, environment: [:])
             usleep(delay)
             run.kill()
-            let result = run.wait()
+            let result = try run.wait()
             if result.signaled { killed += 1 } else { #expect(result.status == 0, "\(result.stderr)") }
 
             if iteration % 3 == 2 {
@@ -86,7 +86,7 @@ import Glibc
                                                   in: nil, environment: [:])
                 usleep(UInt32.random(in: 0...100_000, using: &random))
                 gc.kill()
-                let gcResult = gc.wait()
+                let gcResult = try gc.wait()
                 if gcResult.signaled { killed += 1 } else { #expect(gcResult.status == 0, "\(gcResult.stderr)") }
             }
 

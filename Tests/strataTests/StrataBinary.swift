@@ -1,4 +1,5 @@
 import Foundation
+import StrataProcess
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -42,10 +43,10 @@ enum StrataBinary {
         }
     }()
 
-    /// Starts `strata arguments` in `directory`; output goes to temporary files, so a chatty
-    /// process never blocks on a full pipe and a killed one leaves what it wrote.
+    /// Starts `strata arguments` in `directory`; output goes to temporary files, so a killed
+    /// process leaves what it wrote.
     final class Running {
-        let process = Process()
+        let child: ChildProcess
         let stdoutPath: String
         let stderrPath: String
 
@@ -54,33 +55,25 @@ enum StrataBinary {
             let base = FileManager.default.temporaryDirectory.path + "/strata-run-" + UUID().uuidString
             stdoutPath = base + ".out"
             stderrPath = base + ".err"
-            FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
-            process.executableURL = executable
-            process.arguments = arguments
-            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
             var merged = ProcessInfo.processInfo.environment
             for name in ["STRATA_CACHE", "STRATA_REGISTRY", "GITHUB_ACTIONS", "COLUMNS"] { merged[name] = nil }
             merged.merge(environment) { _, new in new }
-            process.environment = merged
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-            try process.run()
+            child = try ChildProcess(executable.path, arguments, directory: directory, environment: merged,
+                                     stdout: .file(stdoutPath), stderr: .file(stderrPath))
         }
 
         func kill() {
-            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+            child.signal(SIGKILL)
         }
 
-        func wait() -> Result {
-            process.waitUntilExit()
+        /// Waits for the end; ten minutes is a hang, not a slow run.
+        func wait() throws -> Result {
+            let result = try child.wait(timeout: .seconds(600))
             let out = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
             let err = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
             try? FileManager.default.removeItem(atPath: stdoutPath)
             try? FileManager.default.removeItem(atPath: stderrPath)
-            return Result(status: process.terminationStatus, stdout: out, stderr: err,
-                          signaled: process.terminationReason == .uncaughtSignal)
+            return Result(status: result.status, stdout: out, stderr: err, signaled: result.signaled)
         }
     }
 
