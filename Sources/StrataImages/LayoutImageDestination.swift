@@ -66,13 +66,13 @@ public struct LayoutImageDestination: ImageDestination, Sendable {
         return WrittenImage(configDigest: image.configDigest, manifest: descriptor, layers: layers, layersWritten: written)
     }
 
-    /// Compresses an uncompressed layer into a new blob, hashing the uncompressed
-    /// bytes (the diff_id, checked against the config) and the compressed ones (the
-    /// blob digest, by `BlobWriter`) in the same pass.
+    /// Compresses an uncompressed layer into a new blob on every core (1 MiB gzip
+    /// members), hashing the uncompressed bytes (the diff_id, checked against the config)
+    /// and the compressed ones (the blob digest, by `BlobWriter`) in the same pass.
     private func compress(_ content: LayerContent) throws -> OCIDescriptor {
         let writer = try cache.blobWriter()
         var diffHasher = try SHA256Hasher()
-        let gzip = try GzipWriter(sink: .closure { try writer.write($0) }, level: Self.compressionLevel)
+        let gzip = ParallelGzipWriter(level: Self.compressionLevel) { try writer.write($0) }
         try content.read { chunk in
             try diffHasher.update(chunk)
             try gzip.write(chunk)
