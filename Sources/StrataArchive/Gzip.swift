@@ -25,7 +25,8 @@ public final class GzipWriter {
     /// Uncompressed bytes written so far.
     public private(set) var bytesIn: Int64 = 0
 
-    /// Opens a gzip stream writing compressed bytes to `sink`, at zlib `level` 1…9.
+    /// Opens a gzip stream writing compressed bytes to `sink`, at zlib `level` 0…9 (0
+    /// stores the bytes in deflate's uncompressed blocks).
     /// To hash the compressed bytes in the same pass, hash them in a closure sink.
     public init(sink: Archive.Sink, level: Int = 6) throws(Archive.Error) {
         handle = try newWriteHandle()

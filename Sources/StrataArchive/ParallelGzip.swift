@@ -12,7 +12,8 @@ import Foundation
 /// depend on the input, the level and the block size only, never on the number of cores or
 /// on timing, so a layer compressed on two machines still has one digest. Independent
 /// members cost a little ratio: each block starts with an empty dictionary (a few hundred
-/// bytes per MiB on text).
+/// bytes per MiB on text). A block that does not compress is stored rather than deflated
+/// (`isIncompressible`).
 ///
 /// Not `Sendable`: one thread writes; the workers only see their own block.
 public final class ParallelGzipWriter {
@@ -100,10 +101,31 @@ public final class ParallelGzipWriter {
         membersWritten += 1
     }
 
-    /// One complete gzip member of `input`.
+    /// One complete gzip member of `input`; stored (level 0) when `isIncompressible`.
     static func compress(_ input: [UInt8], level: Int) throws(Archive.Error) -> [UInt8] {
+        try deflate(input, level: try isIncompressible(input) ? 0 : level)
+    }
+
+    /// Whether a block is not worth deflating: four 16 KiB samples spread over it shrink by
+    /// less than 3 % at level 1. Such blocks (archives, model weights, media: data that is
+    /// compressed already) are stored, since level 6 would spend most of a push's time on
+    /// them to save nothing. The answer depends on the block's bytes only.
+    static func isIncompressible(_ input: [UInt8]) throws(Archive.Error) -> Bool {
+        let sample = 16 << 10, samples = 4
+        guard input.count >= sample * samples else { return false }
+        var probe: [UInt8] = []
+        probe.reserveCapacity(sample * samples)
+        for index in 0..<samples {
+            let start = index * (input.count / samples)
+            probe.append(contentsOf: input[start..<(start + sample)])
+        }
+        // The gzip header and trailer are 18 bytes.
+        return Double(try deflate(probe, level: 1).count - 18) > 0.97 * Double(probe.count)
+    }
+
+    private static func deflate(_ input: [UInt8], level: Int) throws(Archive.Error) -> [UInt8] {
         var output: [UInt8] = []
-        output.reserveCapacity(input.count / 2 + 256)
+        output.reserveCapacity(level == 0 ? input.count + input.count / 8192 + 64 : input.count / 2 + 256)
         let gzip = try GzipWriter(sink: .closure { output.append(contentsOf: $0) }, level: level)
         try input.withUnsafeBytes { bytes in Result { () throws(Archive.Error) in try gzip.write(bytes) } }.get()
         try gzip.finish()

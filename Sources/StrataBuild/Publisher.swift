@@ -47,21 +47,37 @@ public struct Publisher: Sendable {
     /// with the variant suffix (exactly the engine's tags), and `strata-<key>` (the remote
     /// cache's record).
     public func tags(for node: BuildNode, key: String, extra: [String]) throws(TagTemplate.Error) -> [String] {
+        var tags = try namedTags(for: node, extra: extra)
+        if !tags.contains("strata-\(key)") { tags.append("strata-\(key)") }
+        return tags
+    }
+
+    /// The node's own tags and `extra`, expanded, without `strata-<key>`.
+    func namedTags(for node: BuildNode, extra: [String]) throws(TagTemplate.Error) -> [String] {
         var tags: [String] = []
         for tag in node.tags { tags.append(try TagTemplate.nodeTag(tag, of: node, values: tagValues)) }
         for tag in extra { tags.append(try TagTemplate.extraTag(tag, variant: node.variant, values: tagValues)) }
-        tags.append("strata-\(key)")
         var seen = Set<String>()
         return tags.filter { seen.insert($0).inserted }
     }
 
+    /// The nodes of `node`'s image and variant when it is built for several platforms
+    /// (`platforms:`), in fleet order; nil for an image of one platform.
+    public func platformSiblings(of node: BuildNode) -> [BuildNode]? {
+        guard node.platform != nil else { return nil }
+        let siblings = fleet.nodes.filter { $0.image == node.image && $0.variant == node.variant && $0.platform != nil }
+        return siblings.count > 1 ? siblings : nil
+    }
+
     /// Pushes the image built for `entry`: from the cache's layout, exported from
     /// the engine first when the layout lacks it. A remote hit never pulled is
-    /// tagged in the registry instead (its blobs are there already).
+    /// tagged in the registry instead (its blobs are there already). A node with
+    /// platform siblings is pushed under `strata-<key>` only: its image's tags name
+    /// the image index `pushIndex` writes once every platform is there.
     public func push(_ entry: PlanEntry, engine: (any ContainerEngine)?, extraTags: [String]) async throws -> PublishedNode {
         let node = entry.node, key = entry.key.key
         let repository = try repository(for: node)
-        let tags = try tags(for: node, key: key, extra: extraTags)
+        let tags = platformSiblings(of: node) == nil ? try tags(for: node, key: key, extra: extraTags) : ["strata-\(key)"]
         if let hit = entry.remote, hit.repository == repository.name, try LayoutImageSource.forKey(key, in: cache) == nil {
             let report = try await RegistryCopy(access: access, jobs: jobs)
                 .copy(repository.with(reference: hit.digest), to: repository, tags: tags)
@@ -79,13 +95,34 @@ public struct Publisher: Sendable {
         return PublishedNode(node: node.name, repository: repository.name, push: report)
     }
 
+    /// Lists the pushed platform images of one image (and variant) in an image index,
+    /// put under the image's tags and `extraTags`; `members` must hold every platform.
+    public func pushIndex(_ members: [(entry: PlanEntry, pushed: PublishedNode)], extraTags: [String]) async throws
+        -> PublishedNode
+    {
+        guard let first = members.first?.entry.node, let siblings = platformSiblings(of: first) else {
+            preconditionFailure("pushIndex takes the nodes of an image built for several platforms")
+        }
+        precondition(Set(members.map(\.entry.node.name)) == Set(siblings.map(\.name)), "every platform is pushed first")
+        let repository = try repository(for: first)
+        let tags = try namedTags(for: first, extra: extraTags)
+        let report = try await RegistryIndexPush.push(
+            members.map { RegistryIndexPush.Member(manifestDigest: $0.pushed.push.manifestDigest, platform: $0.entry.node.platform ?? "") },
+            to: repository, tags: tags, access: access)
+        return PublishedNode(node: first.imageNodeName, repository: repository.name, push: report)
+    }
+
     /// The key's image in the cache's layout, exported from the engine when missing.
     func layoutImage(_ entry: PlanEntry, engine: (any ContainerEngine)?) async throws -> LayoutImageSource {
         let key = entry.key.key
         if let image = try LayoutImageSource.forKey(key, in: cache) { return image }
         guard let images = engine as? any ImageTransferEngine else { throw ImageTransfer.Error.engineCannotTransfer }
-        let reference = NodeBuilder.keyReference(fleet: fleet, node: entry.node, key: key)
-        let exported = try await exportImage(engine: images, reference: reference, cache: cache, key: key, refName: reference)
+        let refName = NodeBuilder.keyReference(fleet: fleet, node: entry.node, key: key)
+        // The recorded image ID first: the engine's tags name the registry the build ran with,
+        // which a push to another registry (`--registry`) does not share.
+        var reference = refName
+        if let id = try cache.record(forKey: key)?.imageID, (try? await images.inspectImage(id)) != nil { reference = id }
+        let exported = try await exportImage(engine: images, reference: reference, cache: cache, key: key, refName: refName)
         if var record = try cache.record(forKey: key) {
             record.manifests[LayoutImageSource.layoutManifestKey] = exported.manifestDigest.description
             try cache.record(record)

@@ -9,6 +9,8 @@ extension ImageTransfer {
         case unsupportedManifest(reference: String, reason: String)
         /// A blob could not be copied; `cause` is the registry's answer.
         case blobCopyFailed(digest: String, to: String, cause: any Swift.Error)
+        /// An image index would list a manifest the repository does not hold.
+        case missingManifest(reference: String)
 
         public var description: String {
             switch self {
@@ -18,6 +20,8 @@ extension ImageTransfer {
                 "cannot use the manifest of \(reference): \(reason)"
             case let .blobCopyFailed(digest, to, cause):
                 "cannot copy blob \(digest) to \(to): \(cause)"
+            case let .missingManifest(reference):
+                "\(reference) is not in the registry; push every platform of the image first"
             }
         }
     }

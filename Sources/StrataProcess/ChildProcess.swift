@@ -245,9 +245,9 @@ private enum Spawn {
     private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 
     // glibc's `_np` additions (2.29, 2.34), which Swift's Glibc module does not declare.
-    nonisolated(unsafe) private static let addChdir: AddChdir? =
+    private static let addChdir: AddChdir? =
         dlsym(nil, "posix_spawn_file_actions_addchdir_np").map { unsafeBitCast($0, to: AddChdir.self) }
-    nonisolated(unsafe) private static let addCloseFrom: AddCloseFrom? =
+    private static let addCloseFrom: AddCloseFrom? =
         dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: AddCloseFrom.self) }
 
     static func start(_ executable: String, _ arguments: [String], directory: String?, environment: [String: String]?,

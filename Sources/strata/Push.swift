@@ -79,15 +79,21 @@ func sharedLock(_ cache: CacheDirectory) throws -> CacheLock {
 
 /// Pushes `entries` in plan order (parents first, so a child's shared layers are
 /// mounted from its parent's repository). A miss is not pushed: it names the build
-/// to run. Failures are printed on stderr as they happen.
+/// to run. An image built for several platforms gets one image index under its tags
+/// once all its platforms are pushed. Failures are printed on stderr as they happen.
 func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any ContainerEngine)?, extraTags: (PlanEntry) -> [String]) async
     -> (pushed: [PublishedNode], failures: [String])
 {
     var pushed: [PublishedNode] = []
     var failures: [String] = []
+    // Platform images by their image node name, for the indexes; a failed platform blocks its index.
+    var platforms: [String: [(entry: PlanEntry, pushed: PublishedNode)]] = [:]
+    var incomplete = Set<String>()
     for entry in entries {
+        let group = publisher.platformSiblings(of: entry.node) == nil ? nil : entry.node.imageNodeName
         guard entry.status == .hit else {
             failures.append(entry.node.name)
+            if let group { incomplete.insert(group) }
             Console.error("\(entry.node.name) is not built for key \(entry.key.key.prefix(12)) (\(entry.reason)); run `strata build \(entry.node.name)` first")
             continue
         }
@@ -95,9 +101,28 @@ func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any Containe
             let result = try await publisher.push(entry, engine: engine, extraTags: extraTags(entry))
             ProgressOutput.write("pushed \(result.node) to \(result.repository)@\(result.push.manifestDigest)\n")
             pushed.append(result)
+            if let group { platforms[group, default: []].append((entry, result)) }
         } catch {
             failures.append(entry.node.name)
+            if let group { incomplete.insert(group) }
             Console.error("cannot push \(entry.node.name): \(error)")
+        }
+    }
+    for (group, members) in platforms.sorted(by: { $0.key < $1.key }) {
+        let expected = publisher.platformSiblings(of: members[0].entry.node)?.count ?? 0
+        guard !incomplete.contains(group), members.count == expected else {
+            failures.append(group)
+            Console.error("\(group): its tags were not moved: \(members.count) of its \(expected) platforms were pushed; "
+                + "push them all together (`strata push \(members[0].entry.node.image)`)")
+            continue
+        }
+        do {
+            let index = try await publisher.pushIndex(members, extraTags: extraTags(members[0].entry))
+            ProgressOutput.write("pushed \(index.node) to \(index.repository)@\(index.push.manifestDigest) (an index of \(expected) platforms)\n")
+            pushed.append(index)
+        } catch {
+            failures.append(group)
+            Console.error("cannot push the image index of \(group): \(error)")
         }
     }
     return (pushed, failures)

@@ -45,6 +45,27 @@ import Testing
         #expect(try Self.compress(input, blockSize: 1 << 20, cores: 2) == GzipTests.compress(input))
     }
 
+    /// Data that is compressed already is stored, and still reads back; text is deflated.
+    @Test func incompressibleBlocksAreStored() throws {
+        var random = SystemRandomNumberGenerator()
+        let noise = (0..<(3 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let stored = try Self.compress(noise, blockSize: 1 << 20, cores: 2)
+        #expect(try ParallelGzipWriter.isIncompressible(Array(noise.prefix(1 << 20))))
+        // Stored: the input plus 5 bytes per 64 KiB deflate block and 18 per member.
+        #expect(stored.count > noise.count && stored.count < noise.count + 1024)
+        #expect(try GzipTests.decompress(stored) == noise)
+        #expect(Array(try run("/usr/bin/gzip", ["-dc"], input: stored)) == noise)
+
+        let text = Array(String(repeating: "strata builds fleets of images; ", count: 100_000).utf8)
+        #expect(try !ParallelGzipWriter.isIncompressible(Array(text.prefix(1 << 20))))
+        #expect(try Self.compress(text, blockSize: 1 << 20, cores: 2).count < text.count / 20)
+        // Half noise, half text: each block is judged on its own bytes.
+        let mixed = Array(noise.prefix(1 << 20)) + Array(text.prefix(1 << 20))
+        let compressed = try Self.compress(mixed, blockSize: 1 << 20, cores: 2)
+        #expect(compressed.count < (1 << 20) + (1 << 16))
+        #expect(try GzipTests.decompress(compressed) == mixed)
+    }
+
     @Test func aSinkErrorIsTheCause() throws {
         struct Refused: Error {}
         let writer = ParallelGzipWriter(blockSize: 1024, cores: 2) { _ in throw Refused() }

@@ -29,6 +29,10 @@ public struct BuildNode: Sendable, Equatable {
 
     /// Names of the parent nodes.
     public var parentNames: [String] { parents.map(\.node) }
+
+    /// The name without the platform: `image` or `image@variant`, shared by the nodes of
+    /// one image built for several platforms.
+    public var imageNodeName: String { variant.map { "\(image)@\($0)" } ?? image }
 }
 
 /// A dependency on another node of the fleet, and where it was written.
