@@ -83,10 +83,14 @@ public struct Publisher: Sendable {
                 .copy(repository.with(reference: hit.digest), to: repository, tags: tags)
             return PublishedNode(node: node.name, repository: repository.name, push: report)
         }
-        let image = try await layoutImage(entry, engine: engine)
-        let destination = RegistryImageDestination(
-            client: try access.client(for: repository.host), repository: repository.repository, tags: tags,
+        let client = try access.client(for: repository.host)
+        // Layers compressed by the export go up while they are compressed; the push then finds them there.
+        let tee = RegistryLayerTee(client: client, repository: repository.repository)
+        let image = try await layoutImage(entry, engine: engine, tee: tee)
+        var destination = RegistryImageDestination(
+            client: client, repository: repository.repository, tags: tags,
             mountFrom: try mountCandidates(entry.index, host: repository.host), jobs: jobs, staging: cache)
+        destination.uploadedBefore = await tee.finish()
         let report = try await destination.push(image)
         if var record = try cache.record(forKey: key) {
             record.manifests[repository.name] = report.manifestDigest
@@ -113,7 +117,9 @@ public struct Publisher: Sendable {
     }
 
     /// The key's image in the cache's layout, exported from the engine when missing.
-    func layoutImage(_ entry: PlanEntry, engine: (any ContainerEngine)?) async throws -> LayoutImageSource {
+    func layoutImage(_ entry: PlanEntry, engine: (any ContainerEngine)?, tee: RegistryLayerTee? = nil) async throws
+        -> LayoutImageSource
+    {
         let key = entry.key.key
         if let image = try LayoutImageSource.forKey(key, in: cache) { return image }
         guard let images = engine as? any ImageTransferEngine else { throw ImageTransfer.Error.engineCannotTransfer }
@@ -122,7 +128,8 @@ public struct Publisher: Sendable {
         // which a push to another registry (`--registry`) does not share.
         var reference = refName
         if let id = try cache.record(forKey: key)?.imageID, (try? await images.inspectImage(id)) != nil { reference = id }
-        let exported = try await exportImage(engine: images, reference: reference, cache: cache, key: key, refName: refName)
+        let exported = try await exportImage(engine: images, reference: reference, cache: cache, key: key, refName: refName,
+                                             tee: tee)
         if var record = try cache.record(forKey: key) {
             record.manifests[LayoutImageSource.layoutManifestKey] = exported.manifestDigest.description
             try cache.record(record)

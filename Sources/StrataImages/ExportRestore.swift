@@ -25,15 +25,17 @@ public struct ExportedImage: Sendable, Equatable {
 /// layout already holds (by diff_id) are neither compressed nor stored again, and an
 /// image exported before (same ID) is only listed again, without `docker save`.
 /// Layers are streamed: `docker save` to a temporary file in the cache folder, then
-/// each layer hashed and compressed in one pass.
+/// each layer hashed and compressed in one pass; with `tee`, the compressed bytes also
+/// go to a registry as they are made.
 public func exportImage(
-    engine: some ImageTransferEngine, reference: String, cache: CacheDirectory, key: String, refName: String
+    engine: some ImageTransferEngine, reference: String, cache: CacheDirectory, key: String, refName: String,
+    tee: RegistryLayerTee? = nil
 ) async throws -> ExportedImage {
     let held = try await Blocking.run { try cache.lock(.shared, wait: true) }
     defer { held.release() }
     guard let info = try await engine.inspectImage(reference) else { throw ImageTransfer.Error.noSuchImage(reference: reference) }
     let destination = LayoutImageDestination(
-        cache: cache, annotations: [OCIDescriptor.refNameAnnotation: refName, OCIDescriptor.keyAnnotation: key])
+        cache: cache, annotations: [OCIDescriptor.refNameAnnotation: refName, OCIDescriptor.keyAnnotation: key], tee: tee)
     let written: WrittenImage
     if let previous = try previousExport(of: info.id, in: cache) {
         written = try await destination.write(from: previous)

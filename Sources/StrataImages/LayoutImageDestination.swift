@@ -16,9 +16,13 @@ public struct LayoutImageDestination: ImageDestination, Sendable {
     /// `dev.strata.key`); nil stores the blobs without listing the image.
     public var annotations: [String: String]?
 
-    public init(cache: CacheDirectory, annotations: [String: String]?) {
+    /// Where freshly compressed layers are also sent as they are compressed (a push).
+    public var tee: RegistryLayerTee?
+
+    public init(cache: CacheDirectory, annotations: [String: String]?, tee: RegistryLayerTee? = nil) {
         self.cache = cache
         self.annotations = annotations
+        self.tee = tee
     }
 
     public func write(from source: some ImageSource) async throws -> WrittenImage {
@@ -72,7 +76,14 @@ public struct LayoutImageDestination: ImageDestination, Sendable {
     private func compress(_ content: LayerContent) throws -> OCIDescriptor {
         let writer = try cache.blobWriter()
         var diffHasher = try SHA256Hasher()
-        let gzip = ParallelGzipWriter(level: Self.compressionLevel) { try writer.write($0) }
+        let stream = tee?.begin()
+        var digest: Digest?
+        // Always ended: an upload waiting for bytes that never come would wait forever.
+        defer { stream?.finish(digest: digest) }
+        let gzip = ParallelGzipWriter(level: Self.compressionLevel) { bytes in
+            try writer.write(bytes)
+            stream?.write(bytes)
+        }
         try content.read { chunk in
             try diffHasher.update(chunk)
             try gzip.write(chunk)
@@ -80,8 +91,9 @@ public struct LayoutImageDestination: ImageDestination, Sendable {
         try gzip.finish()
         let diffID = try diffHasher.finalize()
         guard diffID == content.diffID else { throw ImageTransfer.Error.diffIDMismatch(expected: content.diffID, actual: diffID) }
-        let (digest, size) = try writer.commit()
-        return OCIDescriptor(mediaType: OCIImageManifest.gzipLayerMediaType, digest: digest, size: size)
+        let (committed, size) = try writer.commit()
+        digest = committed
+        return OCIDescriptor(mediaType: OCIImageManifest.gzipLayerMediaType, digest: committed, size: size)
     }
 
     /// Stores a blob the source already holds in its final form, checked against

@@ -50,6 +50,9 @@ public struct RegistryImageDestination: ImageDestination, Sendable {
     /// Where a source that is not the cache's layout (the engine) is compressed
     /// into blobs first.
     public let staging: CacheDirectory
+    /// Blobs this push sent already, while the export compressed them
+    /// (`RegistryLayerTee`): counted as uploaded when the registry has them.
+    public var uploadedBefore: Set<String> = []
 
     public init(client: RegistryClient, repository: String, tags: [String], mountFrom: [String] = [], jobs: Int = 4,
                 staging: CacheDirectory) {
@@ -89,12 +92,13 @@ public struct RegistryImageDestination: ImageDestination, Sendable {
             blobs.append(blob)
         }
         let client = self.client, repository = self.repository, mountFrom = self.mountFrom
+        let uploadedBefore = self.uploadedBefore
         let results = try await concurrentMap(blobs, limit: jobs) { blob -> (BlobPushResult, Int64) in
             let digest = try Digest(parsing: blob.digest).orThrow()
             guard cache.hasBlob(digest) else { throw ImageTransfer.Error.missingBlob(digest) }
             let result = try await client.pushBlob(repository: repository, digest: digest, size: blob.size,
                                                    from: .file(cache.blobPath(digest)), mountFrom: mountFrom)
-            return (result, blob.size)
+            return (result == .alreadyPresent && uploadedBefore.contains(blob.digest) ? .uploaded : result, blob.size)
         }
         var report = RegistryPush(manifestDigest: manifestDigest.description, tags: tags)
         for (result, size) in results { report.count(result, size: size) }

@@ -188,10 +188,7 @@ struct Upload {
     }
 
     private func location(_ response: HTTPStreamingResponse) throws -> String {
-        guard let location = response.headers["Location"], !location.isEmpty else {
-            throw Registry.Error.invalidResponse(target: target, reason: "HTTP \(response.status) without a Location header")
-        }
-        return client.absolute(location)
+        try client.uploadLocation(response, target: target)
     }
 
     /// `<last>` of `Range: 0-<last>`.
