@@ -58,7 +58,7 @@ extension Engine {
 
     /// `GET /images/get?names=…` (what `docker save` does), streamed to a temporary
     /// file next to `path` and renamed into place: never held in memory, never half
-    /// written. The format is the engine's: `manifest.json` + `<id>/layer.tar`
+    /// written; not synced to disk (an export reads it once and removes it). The format is the engine's: `manifest.json` + `<id>/layer.tar`
     /// before Docker 25, an OCI layout from Docker 25 on.
     public func saveImages(_ references: [String], to path: String) async throws {
         let target = target("/images/get", query: references.map { ("names", $0) })
@@ -71,7 +71,7 @@ extension Engine {
         do {
             defer { try? file.close() }
             try await mappingErrors(name) {
-                let response = try await client.stream(HTTPRequest(url: endpoint.baseURL + target, lowSpeedLimit: nil))
+                let response = try await client.stream(HTTPRequest(url: endpoint.baseURL + target, lowSpeedLimit: nil, bulk: true))
                 for try await chunk in response.body {
                     do {
                         try file.write(contentsOf: chunk)
@@ -80,7 +80,6 @@ extension Engine {
                     }
                 }
             }
-            try file.synchronize()
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error

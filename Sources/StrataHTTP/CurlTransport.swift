@@ -130,6 +130,11 @@ public struct CurlTransport: HTTPTransport {
         // CURLOPT_NOSIGNAL: libcurl must not use signals (SIGALRM for DNS
         // timeouts) in a multi-threaded process.
         try easy.set(CURLOPT_NOSIGNAL, 1)
+        // 512 KiB upload buffers instead of 64 KiB: a 1 GiB blob crosses into Swift a few
+        // thousand times. The receive buffer grows only for bulk downloads: with a large one
+        // libcurl holds back small pieces of a slow stream (build progress lines) until it fills.
+        try easy.set(CURLOPT_UPLOAD_BUFFERSIZE, 512 << 10)
+        if request.bulk { try easy.set(CURLOPT_BUFFERSIZE, 512 << 10) }
         if let socket = configuration.unixSocketPath {
             try easy.set(CURLOPT_UNIX_SOCKET_PATH, socket)
         }

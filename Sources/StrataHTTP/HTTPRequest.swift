@@ -17,6 +17,9 @@ public struct HTTPRequest: Sendable {
     /// Follow 3xx redirects (e.g. a registry blob served from object storage).
     /// libcurl does not send a custom `Authorization` header to another host.
     public var followRedirects: Bool
+    /// A large response read for its bytes, not line by line as they come (`docker save`,
+    /// a blob): received through larger buffers.
+    public var bulk: Bool
 
     /// Creates a request.
     public init(
@@ -25,7 +28,8 @@ public struct HTTPRequest: Sendable {
         headers: HTTPHeaders = [:],
         body: HTTPBody = .empty,
         lowSpeedLimit: HTTPLowSpeedLimit? = nil,
-        followRedirects: Bool = false
+        followRedirects: Bool = false,
+        bulk: Bool = false
     ) {
         self.method = method
         self.url = url
@@ -33,6 +37,7 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.lowSpeedLimit = lowSpeedLimit
         self.followRedirects = followRedirects
+        self.bulk = bulk
     }
 }
 

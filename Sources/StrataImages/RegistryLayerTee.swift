@@ -22,7 +22,7 @@ public final class RegistryLayerTee: @unchecked Sendable {
     private var uploads: [Task<Void, Never>] = []
     private var stored: Set<String> = []
 
-    public init(client: RegistryClient, repository: String, threshold: Int = 4 << 20, capacity: Int = 8 << 20) {
+    public init(client: RegistryClient, repository: String, threshold: Int = 2 << 20, capacity: Int = 4 << 20) {
         self.client = client
         self.repository = repository
         self.threshold = threshold
@@ -85,13 +85,17 @@ public final class RegistryLayerTee: @unchecked Sendable {
     }
 }
 
-/// The bounded queue between the compressing thread and curl's transfer thread.
+/// The bounded queue between the compressing thread and curl's transfer thread: the pieces
+/// written, in order, so memory holds what waits for the network and nothing more.
 private final class BytePipe: HTTPBodyStream, @unchecked Sendable {
     // @unchecked: every field is guarded by `condition`.
     private let condition = NSCondition()
     private let capacity: Int
-    private var queued: [UInt8] = []
-    private var readOffset = 0
+    private var pieces: [[UInt8]] = []
+    /// Pieces before this index are sent; `offset` bytes of the next one are.
+    private var head = 0
+    private var offset = 0
+    private var queuedBytes = 0
     private var closed = false
     private var failed = false
     private var finalDigest: Digest?
@@ -109,12 +113,9 @@ private final class BytePipe: HTTPBodyStream, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         written += bytes.count
-        guard !failed else { return }
-        if readOffset > capacity {
-            queued.removeFirst(readOffset)
-            readOffset = 0
-        }
-        queued.append(contentsOf: bytes)
+        guard !failed, !bytes.isEmpty else { return }
+        pieces.append(Array(bytes))
+        queuedBytes += bytes.count
         condition.broadcast()
     }
 
@@ -122,7 +123,7 @@ private final class BytePipe: HTTPBodyStream, @unchecked Sendable {
     func waitForRoom() {
         condition.lock()
         defer { condition.unlock() }
-        while !failed && queued.count - readOffset > capacity { condition.wait() }
+        while !failed && queuedBytes > capacity { condition.wait() }
     }
 
     func close(digest: Digest?) {
@@ -137,8 +138,10 @@ private final class BytePipe: HTTPBodyStream, @unchecked Sendable {
     func fail() {
         condition.lock()
         failed = true
-        queued = []
-        readOffset = 0
+        pieces = []
+        head = 0
+        offset = 0
+        queuedBytes = 0
         condition.broadcast()
         condition.unlock()
     }
@@ -146,14 +149,25 @@ private final class BytePipe: HTTPBodyStream, @unchecked Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         condition.lock()
         defer { condition.unlock() }
-        while queued.count == readOffset && !closed && !failed { condition.wait() }
+        while queuedBytes == 0 && !closed && !failed { condition.wait() }
         if failed { throw CancellationError() }
-        // Abandoned (no digest): end the body; `streamBlob` cancels the upload.
-        let count = min(buffer.count, queued.count - readOffset)
-        if count == 0 { return 0 }
-        queued.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[readOffset..<(readOffset + count)])) }
-        readOffset += count
-        if queued.count - readOffset <= capacity { condition.broadcast() }
+        // Closed and drained: the body ends (abandoned without a digest, `streamBlob` cancels).
+        guard queuedBytes > 0 else { return 0 }
+        let piece = pieces[head]
+        let count = min(buffer.count, piece.count - offset)
+        piece.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)])) }
+        offset += count
+        queuedBytes -= count
+        if offset == piece.count {
+            pieces[head] = []
+            head += 1
+            offset = 0
+            if head > 64 {
+                pieces.removeFirst(head)
+                head = 0
+            }
+        }
+        if queuedBytes <= capacity { condition.broadcast() }
         return count
     }
 }

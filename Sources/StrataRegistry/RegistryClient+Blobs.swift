@@ -40,7 +40,7 @@ extension RegistryClient {
         try await retryPolicy.run { progress in
             var call = Call(
                 method: "GET", url: blobURL, scopes: [.pull(repository)], target: target, accept: [200, 206],
-                followRedirects: true)
+                followRedirects: true, bulk: true)
             if received > 0 { call.headers.set("Range", "bytes=\(received)-") }
             let response = try await attempt(call)
             if response.status == 200 && received > 0 {

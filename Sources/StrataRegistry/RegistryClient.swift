@@ -74,6 +74,8 @@ public struct RegistryClient: Sendable {
         var target: String
         var accept: Set<Int> = [200]
         var followRedirects = false
+        /// A blob's bytes: received through larger buffers (`HTTPRequest.bulk`).
+        var bulk = false
 
         /// RFC 9110 §9.2.2: repeating these has the effect of sending once.
         var isIdempotent: Bool { ["GET", "HEAD", "PUT", "DELETE"].contains(method) }
@@ -95,7 +97,8 @@ public struct RegistryClient: Sendable {
     /// `Registry.Error` for a status outside `call.accept`. The body streams.
     func attempt(_ call: Call) async throws -> HTTPStreamingResponse {
         var request = HTTPRequest(
-            method: call.method, url: call.url, headers: call.headers, body: call.body, followRedirects: call.followRedirects)
+            method: call.method, url: call.url, headers: call.headers, body: call.body, followRedirects: call.followRedirects,
+            bulk: call.bulk)
         let authorization = try await auth.authorization(for: call.scopes)
         if let authorization { request.headers.set("Authorization", authorization) }
         var response = try await transmit(request, target: call.target)
