@@ -6,8 +6,6 @@ import Testing
 @Suite(.serialized) struct ContextIntegrationTests {
     @Test func copyDotHoldsExactlyWhatDockersClientSends() throws {
         try Bench.requireEngine()
-        let root = FileManager.default.temporaryDirectory.path + "/strata-ctx-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let files = [
             "strata.yaml": "images:\n  ctx: {context: ctx, network: host}\n",
             "ctx/Dockerfile": "FROM strata-busybox:1\nCOPY . /ctx\nRUN cd /ctx && find . | sort > /list\n",
@@ -16,11 +14,8 @@ import Testing
             "ctx/node_modules/x/y.js": "y\n", "ctx/src/main.py": "print(1)\n", "ctx/src/cache.tmp": "tmp\n",
             "ctx/src/deep/more.tmp": "tmp\n", "ctx/docs/index.md": "# docs\n", "ctx/docs/drafts/wip.md": "wip\n",
         ]
-        for (path, contents) in files {
-            let full = root + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(contents.utf8).write(to: URL(fileURLWithPath: full))
-        }
+        let root = try Bench.fleet("ctx", files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root + "/ctx/empty", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: root + "/ctx/link", withDestinationPath: "a.txt")
 

@@ -7,18 +7,13 @@ import Testing
 @Suite(.serialized) struct InterruptIntegrationTests {
     @Test func sigintCancelsRunningBuildsAndKeepsTheCacheConsistent() throws {
         try Bench.requireEngine()
-        let root = FileManager.default.temporaryDirectory.path + "/strata-int-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let files = [
             "strata.yaml": "images:\n  fast: {context: fast, network: host}\n  slow: {context: slow, network: host}\n",
             "fast/Dockerfile": "FROM strata-busybox:1\nRUN echo fast > /fast\n",
             "slow/Dockerfile": "FROM fast\nRUN sleep 60 && echo \(UUID().uuidString) > /slow\n",
         ]
-        for (path, contents) in files {
-            let full = root + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(contents.utf8).write(to: URL(fileURLWithPath: full))
-        }
+        let root = try Bench.fleet("int", files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let cache = root + "/.cache"
         let build = try ChildProcess(Bench.strata, ["-C", root, "--cache", cache, "--registry", "local.test", "build",
                                                     "--progress", "plain", "--format", "json"],

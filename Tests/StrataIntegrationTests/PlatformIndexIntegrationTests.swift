@@ -26,18 +26,13 @@ import Testing
     @Test func twoPlatformsMakeOneIndexUnderTheImageTags() throws {
         try Bench.requireEngine()
         try PublishIntegrationTests.requireRegistry()
-        let root = FileManager.default.temporaryDirectory.path + "/strata-platforms-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let files = [
             "strata.yaml": "images:\n  multi:\n    context: multi\n    tags: [\"1.0\"]\n    platforms: [linux/amd64, linux/arm64]\n",
             "multi/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
             "multi/hello.txt": "hello \(UUID().uuidString)\n",
         ]
-        for (path, contents) in files {
-            let full = root + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(contents.utf8).write(to: URL(fileURLWithPath: full))
-        }
+        let root = try Bench.fleet("platforms", files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let registry = PublishIntegrationTests.prefix()
         let common = ["-C", root, "--cache", root + "/.cache", "--registry", registry]
 

@@ -66,6 +66,17 @@ enum Bench {
         try #require(ping.status == 0, "no Docker engine at \(dockerHost): run scripts/test, which starts one (\(ping.stderr))")
     }
 
+    /// A new folder holding `files` (relative path → contents), for a fleet written by a test.
+    static func fleet(_ stem: String, _ files: [String: String]) throws -> String {
+        let root = FileManager.default.temporaryDirectory.path + "/strata-\(stem)-" + UUID().uuidString
+        for (path, contents) in files {
+            let full = root + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(contents.utf8).write(to: URL(fileURLWithPath: full))
+        }
+        return root
+    }
+
     /// A copy of `images/` in a fresh folder, with its own cache.
     static func demoFleetCopy() throws -> String {
         let destination = FileManager.default.temporaryDirectory.path + "/strata-it-" + UUID().uuidString
