@@ -39,64 +39,81 @@ struct NodeBuilder: Sendable {
         return tags.map { "\(repository):\($0)" } + [Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)]
     }
 
+    /// What became of a hit: reused (cached, restored or pulled), or to be rebuilt, and why.
+    enum Reuse {
+        case reused(NodeOutcome)
+        case rebuild(because: String)
+    }
+
     /// A hit whose image the engine still has, or can load from the cache's OCI layout:
-    /// re-tag it (tags may have moved) and report it cached. Nil when the engine lost the
-    /// image and the layout lacks it, so the caller rebuilds it.
-    func reuse(_ entry: PlanEntry, requested: Bool) async -> NodeOutcome? {
+    /// re-tag it (tags may have moved) and report it cached. Else it is rebuilt, which is
+    /// always correct, and the reason names what was missing or what failed.
+    func reuse(_ entry: PlanEntry, requested: Bool) async -> Reuse {
         let reference = Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)
         var found = try? await engine.inspectImage(reference)
         var restored = false
-        if found == nil, let id = await restore(entry, reference: reference) {
-            found = try? await engine.inspectImage(id)
-            restored = found != nil
+        if found == nil {
+            switch await restore(entry, reference: reference) {
+            case .success(let id?):
+                found = try? await engine.inspectImage(id)
+                restored = found != nil
+            case .success(nil):
+                return .rebuild(because: "image missing from the engine and from the cache's layout")
+            case .failure(let error):
+                return .rebuild(because: "image missing from the engine; restoring it from the cache failed: \(error)")
+            }
         }
-        guard let info = found else { return nil }
+        guard let info = found else { return .rebuild(because: "image missing from the engine after it was restored") }
         // A template that cannot be expanded was refused before the build (Build.run); here
         // it only costs the moved tags.
         for tag in (try? tags(entry, requested: requested)) ?? [] where !info.repoTags.contains(tag) {
             try? await engine.tagImage(info.id, as: tag)
         }
-        return NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0, key: entry.key.key,
-                           imageID: info.id, size: info.size, message: restored ? "restored from the cache" : nil)
+        return .reused(NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0, key: entry.key.key,
+                                   imageID: info.id, size: info.size, message: restored ? "restored from the cache" : nil))
     }
 
     /// A hit found only in the registry: the engine's image when it has it; nothing when
-    /// no one needs the image here (`needed` false); else the image pulled by digest.
-    /// Nil when the pull fails, so the caller rebuilds it.
-    func reuseRemote(_ entry: PlanEntry, hit: RemoteHit, needed: Bool, requested: Bool) async -> NodeOutcome? {
+    /// no one needs the image here (`needed` false); else the image pulled by digest. A
+    /// failed pull is rebuilt, with the registry's answer as the reason.
+    func reuseRemote(_ entry: PlanEntry, hit: RemoteHit, needed: Bool, requested: Bool) async -> Reuse {
         let reference = Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)
         var info = try? await engine.inspectImage(reference)
         var message: String?
         if info == nil {
             guard needed else {
-                return NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0, key: entry.key.key,
-                                   message: "in registry \(hit.repository)")
+                return .reused(NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0,
+                                           key: entry.key.key, message: "in registry \(hit.repository)"))
             }
-            guard let publisher = options.publisher else { return nil }
+            guard let publisher = options.publisher else { return .rebuild(because: "in registry \(hit.repository), not pulled") }
             reporter.started(node: entry.node.name, reason: "pulling from \(hit.repository)")
             do {
                 let id = try await publisher.pull(entry, hit: hit, engine: engine)
                 info = try await engine.inspectImage(id)
                 message = "pulled from \(hit.repository)"
             } catch {
-                return nil
+                return .rebuild(because: "pulling it from \(hit.repository) failed: \(error)")
             }
         }
-        guard let info else { return nil }
+        guard let info else { return .rebuild(because: "image missing from the engine after the pull") }
         for tag in (try? tags(entry, requested: requested)) ?? [] where !info.repoTags.contains(tag) {
             try? await engine.tagImage(info.id, as: tag)
         }
-        return NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0, key: entry.key.key,
-                           imageID: info.id, size: info.size, message: message)
+        return .reused(NodeOutcome(node: entry.node.name, index: entry.index, status: .cached, seconds: 0, key: entry.key.key,
+                                   imageID: info.id, size: info.size, message: message))
     }
 
     /// Loads the key's image from the cache's OCI layout into the engine (`docker load`)
-    /// when the engine lost it: pruned, or another machine's cache. Nil when the layout has
-    /// no image for the key, the engine cannot load images, or the load fails: the node is
-    /// then rebuilt, which is always correct (`cache verify` shows a damaged layout).
-    func restore(_ entry: PlanEntry, reference: String) async -> String? {
-        guard let images = engine as? any ImageTransferEngine else { return nil }
-        return try? await restoreImage(cache: cache, key: entry.key.key, engine: images, tags: [reference])
+    /// when the engine lost it: pruned, or another machine's cache. nil when the layout has
+    /// no image for the key or the engine cannot load images; the error when the load fails
+    /// (`cache verify` shows a damaged layout).
+    func restore(_ entry: PlanEntry, reference: String) async -> Result<String?, any Error> {
+        guard let images = engine as? any ImageTransferEngine else { return .success(nil) }
+        do {
+            return .success(try await restoreImage(cache: cache, key: entry.key.key, engine: images, tags: [reference]))
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Exports a built image into the cache's OCI layout (`SchedulerOptions.export`) and

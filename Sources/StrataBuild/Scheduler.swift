@@ -138,19 +138,24 @@ public struct Scheduler: Sendable {
         }
         let builder = NodeBuilder(fleet: fleet, engine: engine, cache: cache, options: options, reporter: reporter)
         let requested = options.requested.contains(entry.index)
+        var reason = entry.reason
         if let hit = entry.remote, entry.record == nil, !options.noCache {
             // A remote hit is never rebuilt; its image is pulled only when this run needs it.
             let needed = requested || entries.contains { $0.status == .miss && fleet.graph.parents[$0.index].contains(entry.index) }
-            if let cached = await builder.reuseRemote(entry, hit: hit, needed: needed, requested: requested) {
-                var outcome = cached
+            switch await builder.reuseRemote(entry, hit: hit, needed: needed, requested: requested) {
+            case .reused(var outcome):
                 outcome.seconds = elapsed()
                 return outcome
+            case .rebuild(let because):
+                reason = because
             }
         } else if entry.status == .hit && !options.noCache {
-            if let cached = await builder.reuse(entry, requested: requested) {
-                var outcome = cached
+            switch await builder.reuse(entry, requested: requested) {
+            case .reused(var outcome):
                 outcome.seconds = elapsed()
                 return outcome
+            case .rebuild(let because):
+                reason = because
             }
         }
         if options.noDeps && !requested {
@@ -158,7 +163,7 @@ public struct Scheduler: Sendable {
             return NodeOutcome(node: entry.node.name, index: entry.index, status: .failed, seconds: elapsed(), key: entry.key.key,
                                message: "parent \(entry.node.name) (wave \(wave)) is not built for key \(entry.key.key.prefix(12)); build it first or drop --no-deps")
         }
-        reporter.started(node: entry.node.name, reason: entry.status == .hit ? "image missing from the engine" : entry.reason)
+        reporter.started(node: entry.node.name, reason: reason)
         var outcome = await builder.build(entry, parentReferences: parentReferences, requested: requested)
         outcome.seconds = elapsed()
         return outcome

@@ -7,10 +7,11 @@ import Synchronization
 import Testing
 @testable import StrataBuild
 
-/// A reporter that remembers the order nodes finished in.
+/// A reporter that remembers why nodes started and the order they finished in.
 final class RecordingReporter: BuildReporter {
     let finishedNodes = Mutex<[String]>([])
-    func started(node: String, reason: String) {}
+    let reasons = Mutex<[String: String]>([:])
+    func started(node: String, reason: String) { reasons.withLock { $0[node] = reason } }
     func event(node: String, _ event: BuildEvent) {}
     func finished(_ outcome: NodeOutcome) { finishedNodes.withLock { $0.append(outcome.node) } }
 }
@@ -160,6 +161,8 @@ final class TestFleet {
         engine.forgetImages()
         let run = try await fleet.run(engine)
         #expect(statuses(run.outcomes).values.allSatisfy { $0 == "built" })
+        // Said, not silent: this engine cannot load images, and nothing was exported.
+        #expect(run.reporter.reasons.withLock { $0["mid"] } == "image missing from the engine and from the cache's layout")
     }
 
     @Test func jobsBoundConcurrency() async throws {
