@@ -11,6 +11,8 @@ public struct GCReport: Sendable, Equatable {
     public var removedManifests: [OCIDescriptor] = []
     /// Blobs no manifest in `index.json` (or in a kept record) leads to any more.
     public var removedBlobs: [Digest] = []
+    /// `diffids/` entries (diff_id hex) whose blob is gone.
+    public var removedLayerEntries: [String] = []
     /// Temporary files (relative paths) older than an hour.
     public var removedLeftovers: [String] = []
     /// Bytes of every removed file.
@@ -78,6 +80,7 @@ extension CacheDirectory {
         report.removedRecords = removed
         try sweepIndex(keeping: Set(kept.map(\.key)), into: &report)
         try sweepBlobs(kept: kept, into: &report)
+        try sweepLayerEntries(into: &report)
         try removeLeftovers(olderThan: now.addingTimeInterval(-Self.leftoverAge), into: &report)
         return report
     }
@@ -129,8 +132,22 @@ extension CacheDirectory {
         FileSystem.syncDirectory(blobsDirectory)
     }
 
+    /// Drops `diffids/` entries that name a blob the layout no longer has (or nothing
+    /// readable): the layer would be compressed again anyway.
+    private func sweepLayerEntries(into report: inout GCReport) throws(Error) {
+        for name in try FileSystem.list(diffIDsDirectory) where !name.hasPrefix(FileSystem.temporaryPrefix) {
+            let file = diffIDsDirectory + "/" + name
+            let bytes = try FileSystem.readFile(file) ?? []
+            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if let digest = Digest(parsing: text), hasBlob(digest) { continue }
+            guard try FileSystem.remove(file) else { continue }
+            report.removedLayerEntries.append(name)
+            report.bytesFreed += Int64(bytes.count)
+        }
+    }
+
     private func removeLeftovers(olderThan cutoff: Date, into report: inout GCReport) throws(Error) {
-        var folders = ["", "nodes", "blobs/sha256"]
+        var folders = ["", "nodes", "blobs/sha256", "diffids"]
         folders += try FileSystem.list(keysDirectory).filter { $0.utf8.count == 2 }.map { "keys/" + $0 }
         for folder in folders {
             let absolute = folder.isEmpty ? path : path + "/" + folder

@@ -121,6 +121,10 @@ public struct CacheDirectory: Sendable {
     public var filesDirectory: String { path + "/files" }
     /// `blobs/sha256`: content-addressed blobs (OCI image-layout spec, "Blobs").
     public var blobsDirectory: String { path + "/blobs/sha256" }
+    /// `diffids/<diff_id hex>`, each holding `sha256:<blob hex>`: the gzip blob that holds a
+    /// layer, so a layer is compressed once (StrataImages' `DiffIDMap`). An entry whose
+    /// blob is gone means nothing; `gc` removes it.
+    public var diffIDsDirectory: String { path + "/diffids" }
     /// `index.json`: the layout's entry point (OCI image-layout spec, "index.json file").
     public var indexPath: String { path + "/index.json" }
     /// `oci-layout`: marks the folder as an OCI image layout and names its version

@@ -9,7 +9,7 @@ import StrataHash
 struct DiffIDMap {
     let cache: CacheDirectory
 
-    var directory: String { cache.path + "/diffids" }
+    var directory: String { cache.diffIDsDirectory }
 
     /// The stored gzip blob of the layer with `diffID`, if any.
     func blob(for diffID: Digest) throws -> OCIDescriptor? {

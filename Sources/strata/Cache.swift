@@ -193,6 +193,7 @@ enum CacheRendering {
         lines += report.removedPointers.map { "removed last-key pointer of \($0)" }
         lines += report.removedManifests.map { "removed index.json entry \($0.digest)" }
         lines += report.removedBlobs.map { "removed blob \($0)" }
+        lines += report.removedLayerEntries.map { "removed layer entry diffids/\($0) (its blob is gone)" }
         lines += report.removedLeftovers.map { "removed leftover \($0)" }
         return lines
     }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 import StrataHash
 import Testing
 @testable import StrataCache
@@ -112,4 +113,23 @@ func gcBySizeRemovesTheOldestFirst(_ maxSize: Int64, _ kept: [String]) throws {
         try fleet.fixture.cache.gc(maxAge: 0, maxSize: nil, now: fleet.start.addingTimeInterval(1e6))
     }
     #expect(try fleet.fixture.cache.allRecords().count == 3)
+}
+
+/// `diffids/` entries follow their blobs: one naming a removed blob goes, one naming a kept
+/// blob stays, and an unreadable one goes too.
+@Test func gcRemovesLayerEntriesWhoseBlobIsGone() throws {
+    let fleet = try Fleet()
+    let cache = fleet.fixture.cache
+    let stray = try cache.writeBlob(Array("unreferenced".utf8))
+    let gone = String(repeating: "1", count: 64), kept = String(repeating: "2", count: 64), junk = String(repeating: "3", count: 64)
+    #expect(mkdir(cache.diffIDsDirectory, 0o755) == 0)
+    try fleet.fixture.overwrite("diffids/" + gone, Array(stray.digest.description.utf8))
+    try fleet.fixture.overwrite("diffids/" + kept, Array(fleet.shared.description.utf8))
+    try fleet.fixture.overwrite("diffids/" + junk, Array("not a digest".utf8))
+
+    let report = try cache.gc(maxAge: nil, maxSize: nil, now: fleet.start)
+
+    #expect(report.removedBlobs == [stray.digest])
+    #expect(Set(report.removedLayerEntries) == [gone, junk])
+    #expect(try FileSystem.list(cache.diffIDsDirectory) == [kept])
 }
