@@ -77,36 +77,75 @@ func sharedLock(_ cache: CacheDirectory) throws -> CacheLock {
     try Console.failingInOneLine { try cache.lock(.shared, wait: true) }
 }
 
-/// Pushes `entries` in plan order (parents first, so a child's shared layers are
-/// mounted from its parent's repository). A miss is not pushed: it names the build
-/// to run. An image built for several platforms gets one image index under its tags
-/// once all its platforms are pushed. Failures are printed on stderr as they happen.
-func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any ContainerEngine)?, extraTags: (PlanEntry) -> [String]) async
-    -> (pushed: [PublishedNode], failures: [String])
+/// Pushes `entries`, several nodes at once (`nodesAtOnce`), each once its parents among them
+/// are pushed, so a child's shared layers are mounted from its parent's repository. A miss
+/// is not pushed: it names the build to run. An image built for several platforms gets one
+/// image index under its tags once all its platforms are pushed. Failures are printed on
+/// stderr as they happen; the results come in plan order.
+func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any ContainerEngine)?, extraTags: (PlanEntry) -> [String],
+             nodesAtOnce: Int = 4) async -> (pushed: [PublishedNode], failures: [String])
 {
-    var pushed: [PublishedNode] = []
     var failures: [String] = []
-    // Platform images by their image node name, for the indexes; a failed platform blocks its index.
+    let position = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.index, $0) })
+    let tagsOf = Dictionary(uniqueKeysWithValues: entries.map { ($0.index, extraTags($0)) })
+    var results: [Int: PublishedNode] = [:]
+    var finished = Set<Int>()
+    var pending: [PlanEntry] = []
+    for entry in entries {
+        if entry.status == .hit {
+            pending.append(entry)
+        } else {
+            failures.append(entry.node.name)
+            finished.insert(entry.index)
+            Console.error("\(entry.node.name) is not built for key \(entry.key.key.prefix(12)) (\(entry.reason)); run `strata build \(entry.node.name)` first")
+        }
+    }
+    await withTaskGroup(of: (Int, Result<PublishedNode, any Error>).self) { group in
+        var running = 0
+        func startReady() {
+            var waiting: [PlanEntry] = []
+            for entry in pending {
+                let parents = publisher.fleet.graph.parents[entry.index].filter { position[$0] != nil }
+                guard running < nodesAtOnce, parents.allSatisfy(finished.contains) else {
+                    waiting.append(entry)
+                    continue
+                }
+                running += 1
+                let extra = tagsOf[entry.index] ?? []
+                group.addTask {
+                    do {
+                        return (entry.index, .success(try await publisher.push(entry, engine: engine, extraTags: extra)))
+                    } catch {
+                        return (entry.index, .failure(error))
+                    }
+                }
+            }
+            pending = waiting
+        }
+        startReady()
+        while let (index, result) = await group.next() {
+            running -= 1
+            finished.insert(index)
+            let name = entries[position[index]!].node.name
+            switch result {
+            case .success(let pushed):
+                ProgressOutput.write("pushed \(pushed.node) to \(pushed.repository)@\(pushed.push.manifestDigest)\n")
+                results[index] = pushed
+            case .failure(let error):
+                failures.append(name)
+                Console.error("cannot push \(name): \(error)")
+            }
+            startReady()
+        }
+    }
+    var pushed = entries.compactMap { results[$0.index] }
+
+    // Platform images by their image node name; a failed or missing platform blocks its index.
     var platforms: [String: [(entry: PlanEntry, pushed: PublishedNode)]] = [:]
     var incomplete = Set<String>()
-    for entry in entries {
-        let group = publisher.platformSiblings(of: entry.node) == nil ? nil : entry.node.imageNodeName
-        guard entry.status == .hit else {
-            failures.append(entry.node.name)
-            if let group { incomplete.insert(group) }
-            Console.error("\(entry.node.name) is not built for key \(entry.key.key.prefix(12)) (\(entry.reason)); run `strata build \(entry.node.name)` first")
-            continue
-        }
-        do {
-            let result = try await publisher.push(entry, engine: engine, extraTags: extraTags(entry))
-            ProgressOutput.write("pushed \(result.node) to \(result.repository)@\(result.push.manifestDigest)\n")
-            pushed.append(result)
-            if let group { platforms[group, default: []].append((entry, result)) }
-        } catch {
-            failures.append(entry.node.name)
-            if let group { incomplete.insert(group) }
-            Console.error("cannot push \(entry.node.name): \(error)")
-        }
+    for entry in entries where publisher.platformSiblings(of: entry.node) != nil {
+        let group = entry.node.imageNodeName
+        if let result = results[entry.index] { platforms[group, default: []].append((entry, result)) } else { incomplete.insert(group) }
     }
     for (group, members) in platforms.sorted(by: { $0.key < $1.key }) {
         let expected = publisher.platformSiblings(of: members[0].entry.node)?.count ?? 0
@@ -117,7 +156,7 @@ func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any Containe
             continue
         }
         do {
-            let index = try await publisher.pushIndex(members, extraTags: extraTags(members[0].entry))
+            let index = try await publisher.pushIndex(members, extraTags: tagsOf[members[0].entry.index] ?? [])
             ProgressOutput.write("pushed \(index.node) to \(index.repository)@\(index.push.manifestDigest) (an index of \(expected) platforms)\n")
             pushed.append(index)
         } catch {
