@@ -86,56 +86,53 @@ func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any Containe
              nodesAtOnce: Int = 4) async -> (pushed: [PublishedNode], failures: [String])
 {
     var failures: [String] = []
-    let position = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.index, $0) })
-    let tagsOf = Dictionary(uniqueKeysWithValues: entries.map { ($0.index, extraTags($0)) })
+    let pushing = Set(entries.map(\.index))
     var results: [Int: PublishedNode] = [:]
     var finished = Set<Int>()
-    var pending: [PlanEntry] = []
+    var work: [(entry: PlanEntry, extra: [String])] = []
     for entry in entries {
         if entry.status == .hit {
-            pending.append(entry)
+            work.append((entry, extraTags(entry)))
         } else {
             failures.append(entry.node.name)
             finished.insert(entry.index)
             Console.error("\(entry.node.name) is not built for key \(entry.key.key.prefix(12)) (\(entry.reason)); run `strata build \(entry.node.name)` first")
         }
     }
-    await withTaskGroup(of: (Int, Result<PublishedNode, any Error>).self) { group in
+    let graph = publisher.fleet.graph
+    await withTaskGroup(of: (entry: PlanEntry, result: Result<PublishedNode, any Error>).self) { group in
+        var waiting = work
         var running = 0
-        func startReady() {
-            var waiting: [PlanEntry] = []
-            for entry in pending {
-                let parents = publisher.fleet.graph.parents[entry.index].filter { position[$0] != nil }
-                guard running < nodesAtOnce, parents.allSatisfy(finished.contains) else {
-                    waiting.append(entry)
+        while true {
+            // Start what is ready: its parents among these entries are pushed (or failed).
+            var still: [(entry: PlanEntry, extra: [String])] = []
+            for item in waiting {
+                let ready = graph.parents[item.entry.index].allSatisfy { !pushing.contains($0) || finished.contains($0) }
+                guard running < nodesAtOnce, ready else {
+                    still.append(item)
                     continue
                 }
                 running += 1
-                let extra = tagsOf[entry.index] ?? []
                 group.addTask {
                     do {
-                        return (entry.index, .success(try await publisher.push(entry, engine: engine, extraTags: extra)))
+                        return (item.entry, .success(try await publisher.push(item.entry, engine: engine, extraTags: item.extra)))
                     } catch {
-                        return (entry.index, .failure(error))
+                        return (item.entry, .failure(error))
                     }
                 }
             }
-            pending = waiting
-        }
-        startReady()
-        while let (index, result) = await group.next() {
+            waiting = still
+            guard let (entry, result) = await group.next() else { break }
             running -= 1
-            finished.insert(index)
-            let name = entries[position[index]!].node.name
+            finished.insert(entry.index)
             switch result {
             case .success(let pushed):
                 ProgressOutput.write("pushed \(pushed.node) to \(pushed.repository)@\(pushed.push.manifestDigest)\n")
-                results[index] = pushed
+                results[entry.index] = pushed
             case .failure(let error):
-                failures.append(name)
-                Console.error("cannot push \(name): \(error)")
+                failures.append(entry.node.name)
+                Console.error("cannot push \(entry.node.name): \(error)")
             }
-            startReady()
         }
     }
     var pushed = entries.compactMap { results[$0.index] }
@@ -156,7 +153,7 @@ func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any Containe
             continue
         }
         do {
-            let index = try await publisher.pushIndex(members, extraTags: tagsOf[members[0].entry.index] ?? [])
+            let index = try await publisher.pushIndex(members, extraTags: extraTags(members[0].entry))
             ProgressOutput.write("pushed \(index.node) to \(index.repository)@\(index.push.manifestDigest) (an index of \(expected) platforms)\n")
             pushed.append(index)
         } catch {
