@@ -40,6 +40,10 @@ extension Strata {
         @Option(help: "Network for RUN steps (e.g. host), overriding the manifest.")
         var network: String?
 
+        @Option(help: ArgumentHelp("Build for this platform (os/arch[/variant]) only.",
+                                   discussion: "An image with platforms: builds only its node for it; an image without is built for it."))
+        var platform: String?
+
         @Option(help: "Final table format.")
         var format: Format = .text
 
@@ -55,11 +59,17 @@ extension Strata {
 
         func validate() throws {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+            if let platform {
+                let parts = platform.split(separator: "/", omittingEmptySubsequences: false)
+                if !(2...3).contains(parts.count) || parts.contains(where: \.isEmpty) {
+                    throw ValidationError("--platform \(platform): a platform is os/arch[/variant], e.g. linux/arm64")
+                }
+            }
         }
 
         func run() async throws {
-            let fleet = try global.loadSoundFleet()
-            let requested = try select(nodes, in: fleet)
+            let fleet = try global.loadSoundFleet(platform: platform)
+            let requested = try selectForPlatform(nodes, in: fleet)
             let cache = try openCache(global.cachePath(for: fleet.manifest))
             let lock = try sharedLock(cache)
             defer { lock.release() }
@@ -109,6 +119,26 @@ extension Strata {
             }
             if !ok { throw ExitCode(1) }
         }
+    }
+}
+
+extension Strata.Build {
+    /// The requested nodes; with `--platform`, only those built for it. A name none of whose
+    /// nodes is built for the platform is an error that lists the platforms it has.
+    func selectForPlatform(_ names: [String], in fleet: Fleet) throws -> [Int] {
+        guard let platform else { return try select(names, in: fleet) }
+        var requested: [Int] = []
+        for name in names.isEmpty ? [nil] : names.map(Optional.some) {
+            let nodes = try select(name.map { [$0] } ?? [], in: fleet)
+            let matching = nodes.filter { fleet.nodes[$0].platform == platform }
+            if matching.isEmpty {
+                let others = Set(nodes.compactMap { fleet.nodes[$0].platform }).sorted().joined(separator: ", ")
+                Console.error("\(name ?? "the fleet") is not built for \(platform)\(others.isEmpty ? "" : " (its platforms: \(others))")")
+                throw ExitCode(2)
+            }
+            requested += matching.filter { !requested.contains($0) }
+        }
+        return requested
     }
 }
 

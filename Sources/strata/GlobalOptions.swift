@@ -58,10 +58,11 @@ struct GlobalOptions: ParsableArguments {
         return try ManifestLoader.find(in: base)
     }
 
-    /// Loads and resolves the fleet. A manifest that cannot be read is a usage error (exit 2).
-    func loadFleet() throws -> Fleet {
+    /// Loads and resolves the fleet (`platform`: see `Fleet.load`). A manifest that cannot be
+    /// read is a usage error (exit 2).
+    func loadFleet(platform: String? = nil) throws -> Fleet {
         do {
-            return try Fleet.load(path: try manifestPath(), registry: effectiveRegistry)
+            return try Fleet.load(path: try manifestPath(), registry: effectiveRegistry, platform: platform)
         } catch {
             Console.error("\(error)")
             throw ExitCode(2)
@@ -70,8 +71,8 @@ struct GlobalOptions: ParsableArguments {
 
     /// Loads the fleet and refuses one with errors (a cycle, a missing Dockerfile…): every
     /// command but `check` needs a sound graph. Exit 2, with each error on its own line.
-    func loadSoundFleet() throws -> Fleet {
-        let fleet = try loadFleet()
+    func loadSoundFleet(platform: String? = nil) throws -> Fleet {
+        let fleet = try loadFleet(platform: platform)
         let errors = fleet.findings.filter { $0.severity == .error }
         guard errors.isEmpty else {
             for finding in errors { Console.error(finding.description) }

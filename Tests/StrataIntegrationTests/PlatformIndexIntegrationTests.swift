@@ -74,4 +74,39 @@ import Testing
         #expect(partial.stderr.contains("multi: its tags were not moved: 1 of its 2 platforms were pushed"), "\(partial.stderr)")
         #expect(try PublishIntegrationTests.skopeoDigest("\(registry)/multi:partial") == nil)
     }
+
+    /// `build --platform`: only the nodes for that platform, and an image without `platforms:`
+    /// built for it; a name with no node for it is refused.
+    @Test func buildForOnePlatform() throws {
+        try Bench.requireEngine()
+        let root = try Bench.fleet("platform", [
+            "strata.yaml": "registry: local.test\nimages:\n  multi: {context: multi, platforms: [linux/amd64, linux/arm64]}\n  single: {context: single}\n",
+            "multi/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
+            "multi/hello.txt": "multi \(UUID().uuidString)\n",
+            "single/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
+            "single/hello.txt": "single \(UUID().uuidString)\n",
+        ])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let common = ["-C", root, "--cache", root + "/.cache"]
+
+        let build = try Bench.strata(common + ["build", "--platform", "linux/arm64", "--progress", "plain", "--format", "json"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let keys = try Bench.keys(build.stdout)
+        #expect(Set(keys.keys) == ["multi/linux/arm64", "single"])
+        for (node, image) in [("multi/linux/arm64", "multi"), ("single", "single")] {
+            let inspect = try Bench.docker(["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}",
+                                            "local.test/\(image):strata-\(keys[node]!)"])
+            #expect(inspect.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "linux/arm64", "\(node): \(inspect.stderr)")
+        }
+        // The same image for the engine's own platform is another key.
+        let native = try Bench.strata(common + ["plan", "single", "--format", "json"])
+        #expect(!native.stdout.contains(keys["single"]!), "\(native.stdout)")
+
+        let refused = try Bench.strata(common + ["build", "multi", "--platform", "linux/s390x"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("multi is not built for linux/s390x (its platforms: linux/amd64, linux/arm64)"), "\(refused.stderr)")
+        let malformed = try Bench.strata(common + ["build", "--platform", "arm64"])
+        #expect(malformed.status == 2)
+        #expect(malformed.stderr.contains("a platform is os/arch[/variant]"), "\(malformed.stderr)")
+    }
 }

@@ -43,8 +43,12 @@ public struct Fleet: Sendable {
         return resolver.resolve()
     }
 
-    /// Loads the manifest at `path` and resolves it.
-    public static func load(path: String, registry: String? = nil) throws(Manifest.Error) -> Fleet {
-        load(try ManifestLoader.load(path: path), registry: registry)
+    /// Loads the manifest at `path` and resolves it. `platform` (`build --platform`) is the
+    /// platform of every image that names none (`platforms:` of its own, its variant's or the
+    /// defaults'): such an image then gets a key of its own for that platform.
+    public static func load(path: String, registry: String? = nil, platform: String? = nil) throws(Manifest.Error) -> Fleet {
+        var manifest = try ManifestLoader.load(path: path)
+        if let platform, manifest.defaults.platforms == nil { manifest.defaults.platforms = [platform] }
+        return load(manifest, registry: registry)
     }
 }

@@ -13,6 +13,9 @@ Endpoints:
   ANY  /echo                200 JSON {method, path, headers, body}
   ANY  /count               reads the body (Content-Length or chunked), 200 JSON {count, sha256, adler32, chunked}
   GET  /lines?n=N&delay=S   N lines "line I", chunked, one flush per line, S seconds apart
+  GET  /gated               line "first", then waits (30 s at most) for GET /open, then line
+                            "opened" (or "timed out") and the end
+  GET  /open                opens the gate of /gated
   GET  /stats               200 JSON {aborted}: how many /lines streams the client cut short
   GET  /missing             404 {"message": "no such image: nope:1"}
   GET  /unauthorized        401, the body echoes the Authorization header (a careless server)
@@ -25,6 +28,7 @@ import signal
 import socketserver
 import ssl
 import sys
+import threading
 import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +36,7 @@ from urllib.parse import parse_qs, urlparse
 
 
 ABORTED = 0
+GATE = threading.Event()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -114,6 +119,21 @@ class Handler(BaseHTTPRequestHandler):
                 global ABORTED
                 ABORTED += 1
                 self.close_connection = True
+        elif url.path == "/gated":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for text in ["first", None]:
+                if text is None:
+                    text = "opened" if GATE.wait(30) else "timed out"
+                line = json.dumps({"stream": text}).encode() + b"\r\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        elif url.path == "/open":
+            GATE.set()
+            self.reply(200, {"open": True})
         elif url.path == "/stats":
             self.reply(200, {"aborted": ABORTED})
         elif url.path == "/missing":
