@@ -37,7 +37,7 @@ extension Strata {
             let mode: String
             switch report.selection {
             case .whole(let reason): mode = "whole context: \(reason)"
-            case .sources(let sources): mode = "precise: \(sources.joined(separator: ", "))"
+            case .sources(let sources): mode = "precise: \(sources.map(\.description).joined(separator: ", "))"
             }
             Console.output("\(report.node.name): context \(fleet.displayPath(report.node.contextDirectory)) (\(mode))")
             Console.output("  sent: \(files.count) files, \(ByteCount.format(report.sentBytes))")

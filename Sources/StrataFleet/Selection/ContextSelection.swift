@@ -8,14 +8,50 @@ import Glibc
 /// The selection is always a superset of what BuildKit reads, never less: a file left out of
 /// the key but read by the build would let a stale image pass for fresh. So anything that is
 /// not statically known (`RUN --mount=type=bind` from the context, a source whose ARG has no
-/// value, a `**` pattern of `COPY --parents`) falls back to the whole context, and `--exclude`
-/// flags are not applied (a few more files in the key cost a rebuild, never a wrong image).
+/// value, a `**` pattern of `COPY --parents`) falls back to the whole context. `--exclude`
+/// patterns leave out the files below a directory source that they match (moby's pattern
+/// matcher, relative to the source, as BuildKit's copy applies them); on a file or glob
+/// source, or when a pattern cannot be expanded, they are not applied (a few more files in
+/// the key cost a rebuild, never a wrong image).
 public enum ContextSelection: Sendable, Equatable {
     /// Every file left after `.dockerignore`.
     case whole(reason: String)
-    /// Only the files these cleaned, context-relative source patterns match (a path, a
-    /// directory, or a `*`/`?`/`[…]` glob), and the folders above them.
-    case sources([String])
+    /// Only the files these sources select, and the folders above them.
+    case sources([Source])
+
+    /// One COPY/ADD source: a cleaned, context-relative pattern (a path, a directory, `.`,
+    /// or a `*`/`?`/`[…]` glob) and the instruction's `--exclude` patterns.
+    public struct Source: Sendable, Hashable, Comparable, CustomStringConvertible {
+        public let pattern: String
+        public let excludes: [String]
+        private let matcher: DockerIgnore?
+
+        public init(_ pattern: String, excludes: [String] = []) {
+            self.pattern = pattern
+            self.excludes = excludes
+            matcher = excludes.isEmpty ? nil : try? DockerIgnore(contents: excludes.joined(separator: "\n"), file: "--exclude")
+        }
+
+        public var description: String {
+            excludes.isEmpty ? pattern : "\(pattern) (excluding \(excludes.joined(separator: ", ")))"
+        }
+
+        /// True when `path` lies below this directory source and an `--exclude` pattern
+        /// matches it relative to the source.
+        func excludes(_ path: String) -> Bool {
+            guard let matcher else { return false }
+            if pattern == "." { return matcher.isExcluded(path) }
+            guard path.hasPrefix(pattern + "/") else { return false }
+            return matcher.isExcluded(String(path.dropFirst(pattern.count + 1)))
+        }
+
+        public static func == (a: Source, b: Source) -> Bool { a.pattern == b.pattern && a.excludes == b.excludes }
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(pattern)
+            hasher.combine(excludes)
+        }
+        public static func < (a: Source, b: Source) -> Bool { (a.pattern, a.excludes.joined(separator: "\n")) < (b.pattern, b.excludes.joined(separator: "\n")) }
+    }
 
     /// The selection for one build of `dockerfile` with these build args.
     public static func of(_ dockerfile: Dockerfile, target: String?, args: [String: String],
@@ -24,20 +60,54 @@ public enum ContextSelection: Sendable, Equatable {
         let reachable = FleetResolver.reachableStages(dockerfile, target: target, scope: scope)
             ?? Array(dockerfile.stages.indices)
         let lexer = ShellLexer(escape: dockerfile.escape)
-        var patterns: [String] = []
+        var sources: [Source] = []
         for index in reachable {
+            // What a word in this stage can refer to: the stage's ARGs (a build arg, else the
+            // default, else the global default of a re-declared global ARG, else empty) and
+            // ENVs. Any other name may come from the base image's ENV: unknown here.
+            var variables: [String: String] = [:]
+            var unknown: String?
+            func expand(_ word: String) -> String? {
+                unknown = nil
+                let value = try? lexer.expand(word) { name in
+                    if let value = variables[name] { return value }
+                    unknown = name
+                    return nil
+                }
+                return unknown == nil ? value : nil
+            }
             for instruction in dockerfile.stages[index].instructions {
                 switch instruction.keyword {
+                case "ARG":
+                    for declaration in instruction.argDeclarations {
+                        if let value = args[declaration.name] {
+                            variables[declaration.name] = value
+                        } else if let written = declaration.defaultValue {
+                            variables[declaration.name] = expand(written)
+                        } else {
+                            // A global ARG re-declared (or an automatic platform ARG); else unset, empty.
+                            variables[declaration.name] = scope[declaration.name] ?? ""
+                        }
+                    }
+                case "ENV":
+                    for (name, value) in instruction.envPairs {
+                        // An ENV value that cannot be known makes its name unknown too.
+                        variables[name] = expand(value)
+                    }
                 case "COPY", "ADD":
                     if instruction.flag("from") != nil { continue }
+                    // An exclude that cannot be expanded is dropped: more files, never fewer.
+                    let excludes = instruction.flagValues("exclude").compactMap(expand)
                     for source in CheckContext.sources(of: instruction) {
-                        guard let expanded = try? lexer.expand(source, { args[$0] ?? scope[$0] }) else {
-                            return .whole(reason: "line \(instruction.line): \(instruction.keyword) source '\(source)' cannot be expanded")
+                        guard let expanded = expand(source) else {
+                            let cause = unknown.map { "$\($0) is not an ARG or ENV of the stage (the base image may set it)" }
+                                ?? "it cannot be expanded"
+                            return .whole(reason: "line \(instruction.line): \(instruction.keyword) source '\(source)': \(cause)")
                         }
                         if expanded.contains("**") {
                             return .whole(reason: "line \(instruction.line): '\(expanded)' is a ** pattern")
                         }
-                        patterns.append(cleanContextPath(expanded))
+                        sources.append(Source(cleanContextPath(expanded), excludes: excludes))
                     }
                 case "RUN":
                     for mount in instruction.flagValues("mount") {
@@ -57,8 +127,8 @@ public enum ContextSelection: Sendable, Equatable {
                 }
             }
         }
-        if patterns.contains(".") { return .whole(reason: "the whole context is copied") }
-        return .sources(Array(Set(patterns)).sorted())
+        if sources.contains(Source(".")) { return .whole(reason: "the whole context is copied") }
+        return .sources(Array(Set(sources)).sorted())
     }
 
     /// True when `path` (context-relative, `/`-separated) is selected. A folder is selected
@@ -67,10 +137,11 @@ public enum ContextSelection: Sendable, Equatable {
         switch self {
         case .whole:
             return true
-        case .sources(let patterns):
-            for pattern in patterns {
-                if Self.matches(pattern, path) { return true }
-                if isDirectory, Self.isAncestor(path, of: pattern) { return true }
+        case .sources(let sources):
+            for source in sources {
+                // Folders are kept: an exception (`!keep`) may bring back what lies below.
+                if Self.matches(source.pattern, path), isDirectory || !source.excludes(path) { return true }
+                if isDirectory, Self.isAncestor(path, of: source.pattern) { return true }
             }
             return false
         }
@@ -78,7 +149,7 @@ public enum ContextSelection: Sendable, Equatable {
 
     /// `path` is the source, lies below it, or matches it (or lies below a match) as a glob.
     static func matches(_ pattern: String, _ path: String) -> Bool {
-        if path == pattern || path.hasPrefix(pattern + "/") { return true }
+        if pattern == "." || path == pattern || path.hasPrefix(pattern + "/") { return true }
         guard pattern.contains(where: { "*?[".contains($0) }) else { return false }
         // A glob matches whole paths segment by segment (Go's filepath.Match, as BuildKit's
         // copy does); a file below a matching folder is copied with it.
