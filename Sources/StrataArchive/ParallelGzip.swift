@@ -26,8 +26,6 @@ public final class ParallelGzipWriter {
     private let maxInFlight: Int
     private var block: [UInt8] = []
     private var inFlight: [Member] = []
-    private var membersWritten = 0
-    private var failed = false
 
     /// Uncompressed bytes written so far.
     public private(set) var bytesIn: Int64 = 0
@@ -71,7 +69,7 @@ public final class ParallelGzipWriter {
     /// Compresses the rest and writes every member. Call once, at the end. An empty
     /// stream is one empty member, as `GzipWriter` writes it.
     public func finish() throws(Archive.Error) {
-        if !block.isEmpty || membersWritten + inFlight.count == 0 { try submit() }
+        if !block.isEmpty || bytesIn == 0 { try submit() }
         while !inFlight.isEmpty { try writeOldest() }
     }
 
@@ -98,7 +96,6 @@ public final class ParallelGzipWriter {
             throw .libarchive(operation: "write compressed stream", path: nil, code: ARCHIVE_FATAL,
                               message: "the destination refused the bytes", cause: error)
         }
-        membersWritten += 1
     }
 
     /// One complete gzip member of `input`; stored (level 0) when `isIncompressible`.

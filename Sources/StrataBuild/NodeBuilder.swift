@@ -21,9 +21,12 @@ struct NodeBuilder: Sendable {
         return fleet.registries.first.map { "\($0)/\(node.image)" } ?? node.image
     }
 
+    /// The tag that records a key: on the engine's image and in the registry (the remote cache).
+    static func keyTag(_ key: String) -> String { "strata-\(key)" }
+
     /// The tag that names exactly the image built for a key: `<repository>:strata-<key>`.
     static func keyReference(fleet: Fleet, node: BuildNode, key: String) -> String {
-        "\(repository(fleet: fleet, node: node)):strata-\(key)"
+        "\(repository(fleet: fleet, node: node)):\(keyTag(key))"
     }
 
     /// The `repository:tag` references a node's image gets, tag templates expanded.

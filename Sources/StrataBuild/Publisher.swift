@@ -48,7 +48,7 @@ public struct Publisher: Sendable {
     /// cache's record).
     public func tags(for node: BuildNode, key: String, extra: [String]) throws(TagTemplate.Error) -> [String] {
         var tags = try namedTags(for: node, extra: extra)
-        if !tags.contains("strata-\(key)") { tags.append("strata-\(key)") }
+        if !tags.contains(NodeBuilder.keyTag(key)) { tags.append(NodeBuilder.keyTag(key)) }
         return tags
     }
 
@@ -77,7 +77,7 @@ public struct Publisher: Sendable {
     public func push(_ entry: PlanEntry, engine: (any ContainerEngine)?, extraTags: [String]) async throws -> PublishedNode {
         let node = entry.node, key = entry.key.key
         let repository = try repository(for: node)
-        let tags = platformSiblings(of: node) == nil ? try tags(for: node, key: key, extra: extraTags) : ["strata-\(key)"]
+        let tags = platformSiblings(of: node) == nil ? try tags(for: node, key: key, extra: extraTags) : [NodeBuilder.keyTag(key)]
         if let hit = entry.remote, hit.repository == repository.name, try LayoutImageSource.forKey(key, in: cache) == nil {
             let report = try await RegistryCopy(access: access, jobs: jobs)
                 .copy(repository.with(reference: hit.digest), to: repository, tags: tags)
@@ -127,10 +127,11 @@ public struct Publisher: Sendable {
         // The recorded image ID first: the engine's tags name the registry the build ran with,
         // which a push to another registry (`--registry`) does not share.
         var reference = refName
-        if let id = try cache.record(forKey: key)?.imageID, (try? await images.inspectImage(id)) != nil { reference = id }
+        let recorded = try cache.record(forKey: key)
+        if let id = recorded?.imageID, (try? await images.inspectImage(id)) != nil { reference = id }
         let exported = try await exportImage(engine: images, reference: reference, cache: cache, key: key, refName: refName,
                                              tee: tee)
-        if var record = try cache.record(forKey: key) {
+        if var record = recorded {
             record.manifests[LayoutImageSource.layoutManifestKey] = exported.manifestDigest.description
             try cache.record(record)
         }
@@ -185,7 +186,7 @@ extension Publisher: RemoteKeyIndex {
     /// One `HEAD` on `<repository>:strata-<key>`.
     public func find(node: BuildNode, key: String) async throws -> RemoteHit? {
         let repository = try repository(for: node)
-        guard let digest = try await access.manifestDigest(repository.with(reference: "strata-\(key)")) else { return nil }
+        guard let digest = try await access.manifestDigest(repository.with(reference: NodeBuilder.keyTag(key))) else { return nil }
         return RemoteHit(repository: repository.name, digest: digest)
     }
 }

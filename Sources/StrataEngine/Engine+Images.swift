@@ -58,8 +58,9 @@ extension Engine {
 
     /// `GET /images/get?names=…` (what `docker save` does), streamed to a temporary
     /// file next to `path` and renamed into place: never held in memory, never half
-    /// written; not synced to disk (an export reads it once and removes it). The format is the engine's: `manifest.json` + `<id>/layer.tar`
-    /// before Docker 25, an OCI layout from Docker 25 on.
+    /// written; not synced to disk (an export reads it once and removes it). The format
+    /// is the engine's: `manifest.json` + `<id>/layer.tar` before Docker 25, an OCI
+    /// layout from Docker 25 on.
     public func saveImages(_ references: [String], to path: String) async throws {
         let target = target("/images/get", query: references.map { ("names", $0) })
         let name = requestName("GET", target)

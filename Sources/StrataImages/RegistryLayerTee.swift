@@ -42,7 +42,6 @@ public final class RegistryLayerTee: @unchecked Sendable {
     }
 
     fileprivate func start(_ pipe: BytePipe) {
-        let client = client, repository = repository
         let task = Task.detached { [self] in
             let once = OnceBody(pipe)
             do {

@@ -60,7 +60,7 @@ public final class ChildProcess: @unchecked Sendable {
     public let command: String
     public let processIdentifier: pid_t
     private let exited = DispatchSemaphore(value: 0)
-    private let ended = NSCondition()
+    private let ended = NSLock()
     private var waitStatus: Int32?
     private let readers: [Stream: PipeReader]
     private let input: InputPipe?
@@ -104,8 +104,9 @@ public final class ChildProcess: @unchecked Sendable {
                 childEnds.append(ends.read)
                 parentEnds.append(ends.write)
                 targets.append(ends.read)
-                inputPipe = InputPipe(fd: ends.write)
-                if case .bytes = input { inputPipe?.feedsItself = true }
+                var feedsItself = false
+                if case .bytes = input { feedsItself = true }
+                inputPipe = InputPipe(fd: ends.write, feedsItself: feedsItself)
             }
             var readers: [Stream: PipeReader] = [:]
             for (stream, output) in [(Stream.stdout, stdout), (.stderr, stderr)] {
@@ -303,9 +304,12 @@ private final class InputPipe: @unchecked Sendable {
     private let lock = NSLock()
     private var fd: Int32
     /// Fed by a thread of its own (`Input.bytes`), which closes it.
-    var feedsItself = false
+    let feedsItself: Bool
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, feedsItself: Bool) {
+        self.fd = fd
+        self.feedsItself = feedsItself
+    }
 
     /// Writes everything, or stops quietly when the child no longer reads (EPIPE: SIGPIPE
     /// is blocked on this thread while writing, and a pending one is consumed).

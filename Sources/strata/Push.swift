@@ -137,16 +137,15 @@ func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any Containe
     }
     var pushed = entries.compactMap { results[$0.index] }
 
-    // Platform images by their image node name; a failed or missing platform blocks its index.
+    // Pushed platform images by their image node name; a platform that failed or was not
+    // asked for leaves its image short of members, and its tags unmoved.
     var platforms: [String: [(entry: PlanEntry, pushed: PublishedNode)]] = [:]
-    var incomplete = Set<String>()
     for entry in entries where publisher.platformSiblings(of: entry.node) != nil {
-        let group = entry.node.imageNodeName
-        if let result = results[entry.index] { platforms[group, default: []].append((entry, result)) } else { incomplete.insert(group) }
+        if let result = results[entry.index] { platforms[entry.node.imageNodeName, default: []].append((entry, result)) }
     }
     for (group, members) in platforms.sorted(by: { $0.key < $1.key }) {
         let expected = publisher.platformSiblings(of: members[0].entry.node)?.count ?? 0
-        guard !incomplete.contains(group), members.count == expected else {
+        guard members.count == expected else {
             failures.append(group)
             Console.error("\(group): its tags were not moved: \(members.count) of its \(expected) platforms were pushed; "
                 + "push them all together (`strata push \(members[0].entry.node.image)`)")

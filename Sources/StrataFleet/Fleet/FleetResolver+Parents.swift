@@ -7,7 +7,7 @@ extension FleetResolver {
     static func platformArgs(_ platform: String?) -> [String: String] {
         let target = platform ?? "linux/amd64"
         let parts = target.split(separator: "/").map(String.init)
-        var args = ["TARGETPLATFORM": target, "TARGETOS": parts.first ?? "linux",
+        let args = ["TARGETPLATFORM": target, "TARGETOS": parts.first ?? "linux",
                     "TARGETARCH": parts.count > 1 ? parts[1] : "amd64", "TARGETVARIANT": parts.count > 2 ? parts[2] : "",
                     "BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux", "BUILDARCH": "amd64", "BUILDVARIANT": ""]
         return args

@@ -38,7 +38,7 @@ public enum ContextSelection: Sendable, Equatable {
 
         /// True when `path` lies below this directory source and an `--exclude` pattern
         /// matches it relative to the source.
-        func excludes(_ path: String) -> Bool {
+        func leavesOut(_ path: String) -> Bool {
             guard let matcher else { return false }
             if pattern == "." { return matcher.isExcluded(path) }
             guard path.hasPrefix(pattern + "/") else { return false }
@@ -140,7 +140,7 @@ public enum ContextSelection: Sendable, Equatable {
         case .sources(let sources):
             for source in sources {
                 // Folders are kept: an exception (`!keep`) may bring back what lies below.
-                if Self.matches(source.pattern, path), isDirectory || !source.excludes(path) { return true }
+                if Self.matches(source.pattern, path), isDirectory || !source.leavesOut(path) { return true }
                 if isDirectory, Self.isAncestor(path, of: source.pattern) { return true }
             }
             return false
