@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "StrataProcess"),
         .target(name: "StrataRegistry", dependencies: ["StrataHTTP", "StrataHash", "StrataProcess"]),
         .target(name: "StrataImages", dependencies: ["StrataArchive", "StrataHash", "StrataCache", "StrataEngine", "StrataRegistry"]),
-        .target(name: "StrataBuild", dependencies: ["StrataFleet", "StrataArchive", "StrataHTTP", "StrataEngine",
+        .target(name: "StrataBuild", dependencies: ["StrataFleet", "StrataHash", "StrataArchive", "StrataHTTP", "StrataEngine",
                                                     "StrataCache", "StrataPlan", "StrataImages"]),
 
         .executableTarget(

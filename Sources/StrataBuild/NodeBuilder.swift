@@ -140,10 +140,20 @@ struct NodeBuilder: Sendable {
         }
         let rewritten = DockerfileRewriter.rewrite(String(decoding: data, as: UTF8.self), dockerfile: dockerfile,
                                                    node: node, exact: parentReferences)
-        let dockerfilePath = ContextPacker.dockerfilePath(contextDirectory: node.contextDirectory,
+        let mtime = ContextPacker.sourceDateEpoch()
+        let context: BuildContext
+        let dockerfilePath: String
+        if options.sessionContexts && engine.acceptsSessionContexts {
+            dockerfilePath = SessionContexts.dockerfileName
+            context = .session(SessionContexts.make(contextDirectory: node.contextDirectory, files: entry.key.contextFiles,
+                                                    dockerfile: rewritten, key: entry.key.key, mtime: mtime))
+        } else {
+            dockerfilePath = ContextPacker.dockerfilePath(contextDirectory: node.contextDirectory,
                                                           dockerfilePath: node.dockerfilePath)
-        let entries = ContextPacker.entries(contextDirectory: node.contextDirectory, files: entry.key.contextFiles,
-                                            dockerfilePath: dockerfilePath, dockerfile: rewritten)
+            context = .tar(ContextPacker.body(ContextPacker.entries(
+                contextDirectory: node.contextDirectory, files: entry.key.contextFiles,
+                dockerfilePath: dockerfilePath, dockerfile: rewritten), mtime: mtime))
+        }
         var labels = node.labels
         labels["dev.strata.key"] = entry.key.key
         labels["dev.strata.node"] = node.name
@@ -164,7 +174,7 @@ struct NodeBuilder: Sendable {
         let name = node.name
         do {
             let result = try await engine.build(
-                context: ContextPacker.body(entries, mtime: ContextPacker.sourceDateEpoch()),
+                context: context,
                 options: buildOptions,
                 events: { reporter.event(node: name, $0) }
             )

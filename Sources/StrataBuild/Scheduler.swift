@@ -28,10 +28,13 @@ public struct SchedulerOptions: Sendable {
     public var publisher: Publisher?
     /// What tag templates (`{sha}`, `{branch}`…) in manifest tags and `extraTags` expand to.
     public var tagValues: TagValues
+    /// Serve contexts over a build session when the engine can take one (else, and when
+    /// false, each context is sent as a tar body).
+    public var sessionContexts: Bool
 
     public init(jobs: Int, failFast: Bool = false, noCache: Bool = false, network: String? = nil, noDeps: Bool = false,
                 requested: Set<Int>, extraTags: [String] = [], export: Bool = false, publisher: Publisher? = nil,
-                tagValues: TagValues = TagValues()) {
+                tagValues: TagValues = TagValues(), sessionContexts: Bool = true) {
         self.jobs = max(1, jobs)
         self.failFast = failFast
         self.noCache = noCache
@@ -42,6 +45,7 @@ public struct SchedulerOptions: Sendable {
         self.export = export
         self.publisher = publisher
         self.tagValues = tagValues
+        self.sessionContexts = sessionContexts
     }
 }
 

@@ -3,12 +3,15 @@ import StrataHTTP
 /// What strata needs of a Docker engine. `Engine` is the real one (Docker Engine API over
 /// StrataHTTP); the scheduler's unit tests pass a fake.
 public protocol ContainerEngine: Sendable {
-    /// Runs a BuildKit build (`POST /build?version=2`) of `context` (a tar stream, never held
-    /// in memory) and reports progress as it arrives. Throws `BuildFailure` when the build
-    /// itself fails (a step exits non-zero, a COPY source is missing), other errors when the
+    /// Runs a BuildKit build (`POST /build?version=2`) of `context` (never held in memory)
+    /// and reports progress as it arrives. Throws `BuildFailure` when the build itself
+    /// fails (a step exits non-zero, a COPY source is missing), other errors when the
     /// engine cannot be reached or refuses the request.
-    func build(context: HTTPBody, options: BuildOptions,
+    func build(context: BuildContext, options: BuildOptions,
                events: @escaping @Sendable (BuildEvent) -> Void) async throws -> BuildResult
+
+    /// True when `build` can take a `.session` context.
+    var acceptsSessionContexts: Bool { get }
 
     /// The image a reference or ID names, or nil when the engine does not have it.
     func inspectImage(_ reference: String) async throws -> ImageInfo?
@@ -18,6 +21,14 @@ public protocol ContainerEngine: Sendable {
 
     /// Removes a reference (or an image by ID); missing is not an error.
     func removeImage(_ reference: String) async throws
+}
+
+/// How a build's context reaches BuildKit.
+public enum BuildContext: Sendable {
+    /// A tar stream, the request's body: the engine unpacks it for BuildKit.
+    case tar(HTTPBody)
+    /// Served by strata over a session, as BuildKit asks for it (what the docker CLI does).
+    case session(SessionContext)
 }
 
 /// The parameters of one build.

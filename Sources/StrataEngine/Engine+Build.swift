@@ -2,17 +2,29 @@ import Foundation
 import StrataHTTP
 
 extension Engine {
-    /// `POST /build?version=2`: BuildKit builds `context` (a tar, sent chunked as it
-    /// is packed) and the engine streams JSON lines back, decoded by `BuildProgress`.
-    /// The request has no stall limit: a silent `RUN` step sends nothing for minutes.
-    /// Cancelling the calling task closes the connection, which cancels the build.
+    /// `POST /build?version=2`: BuildKit builds `context`, sent as a tar body (chunked
+    /// as it is packed) or served over a session, and the engine streams JSON lines back,
+    /// decoded by `BuildProgress`. Cancelling the calling task closes the connection,
+    /// which cancels the build.
     public func build(
-        context: HTTPBody, options: BuildOptions, events: @escaping @Sendable (BuildEvent) -> Void
+        context: BuildContext, options: BuildOptions, events: @escaping @Sendable (BuildEvent) -> Void
     ) async throws -> BuildResult {
-        let target = target("/build", query: Self.buildQuery(options))
+        switch context {
+        case .tar(let body):
+            try await build(query: Self.buildQuery(options), body: body, contentType: "application/x-tar", events: events)
+        case .session(let session):
+            try await build(session: session, options: options, events: events)
+        }
+    }
+
+    /// The request itself. It has no stall limit: a silent `RUN` step sends nothing for minutes.
+    func build(
+        query: [(String, String)], body: HTTPBody, contentType: String?, events: @escaping @Sendable (BuildEvent) -> Void
+    ) async throws -> BuildResult {
+        let target = target("/build", query: query)
         let name = requestName("POST", target)
         let request = HTTPRequest(method: "POST", url: endpoint.baseURL + target,
-                                  headers: ["Content-Type": "application/x-tar"], body: context,
+                                  headers: contentType.map { ["Content-Type": $0] } ?? [:], body: body,
                                   lowSpeedLimit: .disabled)
         var progress = BuildProgress()
         do {

@@ -53,6 +53,10 @@ extension Strata {
         @Flag(help: "Look local misses up in the registry (strata-<key>); also on with remote_cache: true.")
         var remoteCache = false
 
+        @Flag(help: ArgumentHelp("Send each context as a tar body instead of serving it over a build session.",
+                                 discussion: "Sessions are used whenever the engine is reached without TLS."))
+        var tarContext = false
+
         enum FailureMode: String, EnumerableFlag {
             case keepGoing, failFast
         }
@@ -90,7 +94,8 @@ extension Strata {
                 requested: Set(requested),
                 extraTags: tags,
                 publisher: publisher,
-                tagValues: tagValues
+                tagValues: tagValues,
+                sessionContexts: !tarContext
             )
             let scheduler = Scheduler(fleet: fleet, entries: entries, engine: engine, cache: cache,
                                       options: options, reporter: reporter)

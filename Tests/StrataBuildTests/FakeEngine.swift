@@ -12,6 +12,8 @@ final class FakeEngine: ContainerEngine {
         var dockerfile: String
         var files: [String]
         var options: BuildOptions
+        /// True when the context came over a session.
+        var session: Bool
     }
 
     struct State {
@@ -23,39 +25,58 @@ final class FakeEngine: ContainerEngine {
 
     let state = Mutex(State())
     let delay: Duration
+    let acceptsSessionContexts: Bool
 
-    init(delay: Duration = .milliseconds(20)) {
+    init(delay: Duration = .milliseconds(20), sessions: Bool = false) {
         self.delay = delay
+        acceptsSessionContexts = sessions
+    }
+
+    /// The context's paths and the Dockerfile's text, from the tar or through the session's
+    /// directories as BuildKit would ask for them.
+    static func read(_ context: BuildContext, dockerfilePath: String) throws -> (files: [String], dockerfile: String) {
+        switch context {
+        case .session(let session):
+            let files = session.directory(SessionDirectoryRequest(name: "context")) ?? []
+            let dockerfiles = session.directory(SessionDirectoryRequest(name: "dockerfile", followPaths: [dockerfilePath])) ?? []
+            guard case .bytes(let text)? = dockerfiles.first?.contents else { return (files.map(\.path), "") }
+            return (files.map(\.path), String(decoding: text, as: UTF8.self))
+        case .tar(let body):
+            guard case .stream(_, let open) = body else { throw CancellationError() }
+            var stream = try open()
+            var tar: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = try chunk.withUnsafeMutableBytes { try stream.read(into: $0) }
+                if count == 0 { break }
+                tar += chunk[..<count]
+            }
+            let path = FileManager.default.temporaryDirectory.path + "/fake-\(UUID().uuidString).tar"
+            try Data(tar).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let reader = try TarReader(path: path)
+            var files: [String] = []
+            var dockerfile = ""
+            while let entry = try reader.next() {
+                files.append(entry.path)
+                if entry.path == dockerfilePath { dockerfile = String(decoding: try reader.readAll(), as: UTF8.self) }
+            }
+            return (files, dockerfile)
+        }
     }
 
     var builds: [Build] { state.withLock { $0.builds } }
     var maxRunning: Int { state.withLock { $0.maxRunning } }
 
-    func build(context: HTTPBody, options: BuildOptions, events: @escaping @Sendable (BuildEvent) -> Void) async throws -> BuildResult {
+    func build(context: BuildContext, options: BuildOptions, events: @escaping @Sendable (BuildEvent) -> Void) async throws -> BuildResult {
         state.withLock { $0.running += 1; $0.maxRunning = max($0.maxRunning, $0.running) }
         defer { state.withLock { $0.running -= 1 } }
-        guard case .stream(_, let open) = context else { throw CancellationError() }
-        var stream = try open()
-        var tar: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = try chunk.withUnsafeMutableBytes { try stream.read(into: $0) }
-            if count == 0 { break }
-            tar += chunk[..<count]
-        }
-        let path = FileManager.default.temporaryDirectory.path + "/fake-\(UUID().uuidString).tar"
-        try Data(tar).write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let reader = try TarReader(path: path)
-        var files: [String] = []
-        var dockerfile = ""
-        while let entry = try reader.next() {
-            files.append(entry.path)
-            if entry.path == options.dockerfile { dockerfile = String(decoding: try reader.readAll(), as: UTF8.self) }
-        }
+        let (files, dockerfile) = try Self.read(context, dockerfilePath: options.dockerfile)
         events(.step(.init(id: "1", name: "[1/1] FROM", started: true, completed: false, cached: false, error: nil)))
         try await Task.sleep(for: delay)
-        let build = Build(tags: options.tags, dockerfile: dockerfile, files: files, options: options)
+        var session = false
+        if case .session = context { session = true }
+        let build = Build(tags: options.tags, dockerfile: dockerfile, files: files, options: options, session: session)
         state.withLock { $0.builds.append(build) }
         if dockerfile.contains("FAIL") {
             throw BuildFailure(step: "[2/2] RUN FAIL", message: "process \"/bin/sh -c FAIL\" did not complete successfully: exit code: 127",

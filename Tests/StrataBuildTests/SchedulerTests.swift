@@ -106,6 +106,27 @@ final class TestFleet {
         #expect(base.options.labels["dev.strata.key"] == keys["base"])
     }
 
+    @Test func anEngineThatTakesSessionsGetsTheSameContextsOverOne() async throws {
+        let fleet = try TestFleet()
+        let engine = FakeEngine(sessions: true)
+        let run = try await fleet.run(engine)
+        #expect(statuses(run.outcomes).values.allSatisfy { $0 == "built" })
+        let keys = Dictionary(uniqueKeysWithValues: run.outcomes.map { ($0.node, $0.key) })
+        let base = try #require(engine.builds.first { $0.tags.contains { $0.hasPrefix("example.test/acme/base:") } })
+        // The context holds only the selected files; the rewritten Dockerfile comes from the
+        // `dockerfile` directory.
+        #expect(base.files == ["a.txt"])
+        #expect(base.options.dockerfile == SessionContexts.dockerfileName)
+        #expect(engine.builds.allSatisfy { $0.session })
+        let mid = try #require(engine.builds.first { $0.tags.contains { $0.hasPrefix("example.test/acme/mid:") } })
+        #expect(mid.dockerfile == "ARG REGISTRY=example.test/acme\nFROM example.test/acme/base:strata-\(keys["base"]!) AS m\nRUN true\n")
+
+        let tar = FakeEngine(sessions: true)
+        let forced = try await fleet.run(tar, options: { SchedulerOptions(jobs: 2, noCache: true, requested: $0, sessionContexts: false) })
+        #expect(statuses(forced.outcomes).values.allSatisfy { $0 == "built" })
+        #expect(tar.builds.count == 5 && tar.builds.allSatisfy { !$0.session })
+    }
+
     @Test func aChangeRebuildsTheNodeAndItsDescendantsOnly() async throws {
         let fleet = try TestFleet()
         let engine = FakeEngine()

@@ -54,6 +54,80 @@ import Testing
         try await engine.removeImage(reference)
     }
 
+    @Test func buildsWithTheContextServedOverASession() async throws {
+        let engine = try await Bench.engine()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("session-build-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script = directory.appendingPathComponent("run.sh").path
+        try Data("#!/bin/sh\necho ran\n".utf8).write(to: URL(fileURLWithPath: script))
+        let big = directory.appendingPathComponent("big.bin").path
+        // Past the 64 KiB windows: the transfer needs the engine's WINDOW_UPDATEs.
+        try Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: big))
+        let dockerfile = Array("""
+            FROM \(Bench.base)
+            COPY app /app
+            COPY bin/run.sh /run.sh
+            COPY link /link
+            COPY data/big.bin /big.bin
+            RUN cat /app/a.txt /link && stat -c %a /run.sh && /run.sh && wc -c < /big.bin && test ! -e /app/unused
+
+            """.utf8)
+        let files = [
+            SessionFile(path: "app", kind: .directory, mode: 0o755, mtime: 0),
+            SessionFile(path: "app/a.txt", kind: .file, mode: 0o644, size: 10, mtime: 0, contents: .bytes(Array("a content\n".utf8))),
+            SessionFile(path: "bin/run.sh", kind: .file, mode: 0o755, size: 20, mtime: 0, contents: .path(script)),
+            SessionFile(path: "data/big.bin", kind: .file, mode: 0o644, size: 300_000, mtime: 0, contents: .path(big)),
+            SessionFile(path: "link", kind: .symlink, mode: 0o777, size: 9, mtime: 0, linkTarget: "app/a.txt"),
+        ]
+        let requests = RequestLog()
+        let context = SessionContext(sharedKey: UUID().uuidString, dockerfileName: "Dockerfile") { request in
+            requests.append(request)
+            switch request.name {
+            case "context": return files
+            case "dockerfile": return [SessionFile(path: "Dockerfile", kind: .file, mode: 0o644, size: Int64(dockerfile.count),
+                                                   mtime: 0, contents: .bytes(dockerfile))]
+            default: return nil
+            }
+        }
+        let reference = Bench.reference("session")
+        let log = EventLog()
+        let result = try await engine.build(
+            context: .session(context),
+            options: BuildOptions(tags: [reference], dockerfile: "ignored: the session names its own", networkMode: "host",
+                                  noCache: true),
+            events: log.record)
+        defer { Task { try? await engine.removeImage(reference) } }
+        let run = try #require(log.steps.last { $0.name.contains("RUN cat /app/a.txt") })
+        #expect(log.lines(of: run.id) == ["a content", "a content", "755", "ran", "300000"])
+        #expect(try await engine.inspectImage(result.imageID)?.repoTags.contains(reference) == true)
+        // BuildKit asked for both directories (the Dockerfile, then the context).
+        #expect(Set(requests.all.map(\.name)) == ["dockerfile", "context"])
+        #expect(requests.all.first { $0.name == "dockerfile" }?.followPaths.contains("Dockerfile") == true)
+    }
+
+    @Test func aContextFileThatCannotBeReadFailsTheSessionBuildWithItsPath() async throws {
+        let engine = try await Bench.engine()
+        let missing = "/nonexistent/strata-\(UUID().uuidString)/a.txt"
+        let dockerfile = Array("FROM \(Bench.base)\nCOPY a.txt /a.txt\n".utf8)
+        let context = SessionContext(sharedKey: UUID().uuidString, dockerfileName: "Dockerfile") { request in
+            switch request.name {
+            case "context": return [SessionFile(path: "a.txt", kind: .file, mode: 0o644, size: 1, mtime: 0, contents: .path(missing))]
+            case "dockerfile": return [SessionFile(path: "Dockerfile", kind: .file, mode: 0o644, size: Int64(dockerfile.count),
+                                                   mtime: 0, contents: .bytes(dockerfile))]
+            default: return nil
+            }
+        }
+        await #expect {
+            try await engine.build(context: .session(context),
+                                   options: BuildOptions(tags: [Bench.reference("unreadable")], dockerfile: "Dockerfile",
+                                                         noCache: true),
+                                   events: { _ in })
+        } throws: { error in
+            "\(error)".contains(missing)
+        }
+    }
+
     @Test func aFailingRunIsABuildFailureWithTheStepAndItsOutput() async throws {
         let engine = try await Bench.engine()
         let log = EventLog()
@@ -72,9 +146,10 @@ import Testing
         #expect(log.steps.contains { $0.name.contains("RUN echo about to fail && exit 3") && $0.error != nil })
     }
 
-    @Test func cancellingTheTaskAbortsTheBuildPromptly() async throws {
+    @Test(arguments: [false, true]) func cancellingTheTaskAbortsTheBuildPromptly(session: Bool) async throws {
         let engine = try await Bench.engine()
-        let context = contextBody(["Dockerfile": "FROM \(Bench.base)\nRUN sleep 30\n"])
+        let files = ["Dockerfile": "FROM \(Bench.base)\nRUN sleep 30\n"]
+        let context = session ? sessionContext(files) : contextBody(files)
         let log = EventLog()
         let build = Task {
             try await engine.build(context: context,

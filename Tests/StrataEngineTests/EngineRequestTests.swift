@@ -71,7 +71,7 @@ import Testing
         let options = BuildOptions(tags: ["app:1", "registry:5000/app:1"], dockerfile: ".strata/Dockerfile",
                                    buildArgs: ["B": "2", "A": "x y&z"], labels: ["dev.strata.key": "k"],
                                    target: "final", platform: "linux/amd64", networkMode: "host", noCache: true)
-        let result = try await engine.build(context: .bytes([1, 2, 3]), options: options, events: log.record)
+        let result = try await engine.build(context: .tar(.bytes([1, 2, 3])), options: options, events: log.record)
         #expect(result.imageID == "sha256:e34bf3857174eac58f85af6991d8aa5cd0112524d18122b51bc8a5ae62e78897")
         let request = try #require(transport.requests.first)
         #expect(request.method == "POST")
@@ -93,7 +93,7 @@ import Testing
             step: "[2/2] RUN echo about to fail && exit 3",
             message: "executor failed running [/bin/sh -c echo about to fail && exit 3]: exit code: 3",
             logs: ["about to fail"])) {
-            try await engine.build(context: .empty, options: BuildOptions(tags: [], dockerfile: "Dockerfile"), events: { _ in })
+            try await engine.build(context: .tar(.empty), options: BuildOptions(tags: [], dockerfile: "Dockerfile"), events: { _ in })
         }
     }
 
@@ -102,7 +102,7 @@ import Testing
             json(#"{"message":"buildkit not supported by daemon"}"#, status: 400)
         })
         await #expect {
-            try await engine.build(context: .empty, options: BuildOptions(tags: [], dockerfile: "Dockerfile"), events: { _ in })
+            try await engine.build(context: .tar(.empty), options: BuildOptions(tags: [], dockerfile: "Dockerfile"), events: { _ in })
         } throws: { error in
             "\(error)" == "the Docker engine at unix:///fake.sock cannot run BuildKit builds "
                 + "(buildkit not supported by daemon); upgrade Docker or enable BuildKit on it"
@@ -115,7 +115,7 @@ import Testing
         })
         await #expect(throws: Engine.Error.unexpectedResponse(request: "POST /v1.41/build",
                                                               detail: "the build ended without an image ID")) {
-            try await engine.build(context: .empty, options: BuildOptions(tags: [], dockerfile: "Dockerfile"), events: { _ in })
+            try await engine.build(context: .tar(.empty), options: BuildOptions(tags: [], dockerfile: "Dockerfile"), events: { _ in })
         }
     }
 

@@ -88,9 +88,25 @@ final class TemporaryDirectory {
 }
 
 /// A build context packed on demand, as the scheduler sends it.
-func contextBody(_ files: [String: String]) -> HTTPBody {
+func contextBody(_ files: [String: String]) -> BuildContext {
     let entries = files.sorted { $0.key < $1.key }.map { TarEntry.file($0.key, contents: Array($0.value.utf8)) }
-    return .stream(length: nil) { TarBody(try TarStream(entries: entries)) }
+    return .tar(.stream(length: nil) { TarBody(try TarStream(entries: entries)) })
+}
+
+/// The same files served over a session; the Dockerfile is `files["Dockerfile"]`.
+func sessionContext(_ files: [String: String], log: RequestLog? = nil) -> BuildContext {
+    let entries = files.sorted { $0.key < $1.key }.map {
+        SessionFile(path: $0.key, kind: .file, mode: 0o644, size: Int64($0.value.utf8.count), mtime: 0,
+                    contents: .bytes(Array($0.value.utf8)))
+    }
+    return .session(SessionContext(sharedKey: UUID().uuidString, dockerfileName: "Dockerfile") { request in
+        log?.append(request)
+        switch request.name {
+        case "context": return entries
+        case "dockerfile": return entries.filter { $0.path == "Dockerfile" }
+        default: return nil
+        }
+    })
 }
 
 final class TarBody: HTTPBodyStream {

@@ -20,7 +20,7 @@ import Testing
             "a.txt": "export me \(UUID().uuidString)\n",
         ]
         let entries = files.sorted { $0.key < $1.key }.map { TarEntry.file($0.key, contents: Array($0.value.utf8)) }
-        let context = HTTPBody.stream(length: nil) { TarBody(try TarStream(entries: entries)) }
+        let context = BuildContext.tar(.stream(length: nil) { TarBody(try TarStream(entries: entries)) })
         return try await engine.build(
             context: context,
             options: BuildOptions(tags: [reference], dockerfile: "Dockerfile", networkMode: "host"),

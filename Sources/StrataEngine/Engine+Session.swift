@@ -1,0 +1,225 @@
+import Foundation
+import StrataHTTP
+
+extension Engine {
+    /// True when builds can take their context through a session: the session's
+    /// connection is a plain socket (a unix socket, or TCP without TLS). Over TLS the
+    /// context goes as a tar body.
+    public var acceptsSessionContexts: Bool { endpoint.tls == nil }
+
+    /// A BuildKit build whose context BuildKit fetches from strata over a session
+    /// (`POST /session`, then `POST /build?…&session=…&remote=client-session`), the way
+    /// the docker CLI sends it: no tar to unpack on the engine's side, and BuildKit asks
+    /// only for what the Dockerfile's frontend needs.
+    func build(
+        session context: SessionContext, options: BuildOptions, events: @escaping @Sendable (BuildEvent) -> Void
+    ) async throws -> BuildResult {
+        let sessionID = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let server = try await openSession(id: sessionID, context: context)
+        defer { server.stop() }
+        var query = Self.buildQuery(options)
+        query.removeAll { $0.0 == "dockerfile" }
+        query += [("dockerfile", context.dockerfileName), ("session", sessionID), ("remote", "client-session")]
+        return try await build(query: query, body: .empty, contentType: nil, events: events)
+    }
+
+    /// Opens a session on a connection of its own and serves `context` on it (on threads:
+    /// the connection is blocking I/O).
+    func openSession(id: String, context: SessionContext) async throws -> HTTP2Server {
+        let endpoint = self.endpoint
+        let target = target("/session")
+        let request = requestName("POST", target)
+        return try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    let (socket, leftover) = try SessionConnection.upgrade(
+                        endpoint: endpoint, target: target, request: request,
+                        headers: [("X-Docker-Expose-Session-Uuid", id),
+                                  ("X-Docker-Expose-Session-Name", "strata"),
+                                  ("X-Docker-Expose-Session-Sharedkey", context.sharedKey),
+                                  ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.diffCopy),
+                                  ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.healthCheck)])
+                    let server = HTTP2Server(socket: socket, leftover: leftover) { SessionCalls.serve($0, context: context) }
+                    do {
+                        try server.start()
+                    } catch {
+                        server.stop()
+                        throw Error.transfer(request: request, reason: "\(error)")
+                    }
+                    continuation.resume(returning: server)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "strata-session-open"
+            thread.start()
+        }
+    }
+}
+
+/// The calls a session serves: `FileSync/DiffCopy` (the context and the Dockerfile) and
+/// the health check BuildKit makes every five seconds; anything else is UNIMPLEMENTED.
+enum SessionCalls {
+    static let diffCopy = "/moby.filesync.v1.FileSync/DiffCopy"
+    static let healthCheck = "/grpc.health.v1.Health/Check"
+
+    /// gRPC status codes (grpc/grpc `doc/statuscodes.md`).
+    enum Status {
+        static let ok = 0
+        static let unknown = 2
+        static let notFound = 5
+        static let unimplemented = 12
+    }
+
+    static func serve(_ stream: GRPCServerStream, context: SessionContext) {
+        switch stream.path {
+        case healthCheck:
+            do {
+                _ = try stream.receive()
+                var answer = ProtobufWriter()
+                answer.varint(1, 1)  // HealthCheckResponse.status = SERVING
+                try stream.send(answer.bytes)
+                stream.finish(status: Status.ok)
+            } catch {
+                stream.finish(status: Status.unknown, message: "\(error)")
+            }
+        case diffCopy:
+            let request = SessionDirectoryRequest(
+                name: stream.metadata["dir-name"]?.first ?? "",
+                includePatterns: stream.metadata["include-patterns"] ?? [],
+                excludePatterns: stream.metadata["exclude-patterns"] ?? [],
+                followPaths: stream.metadata["followpaths"] ?? [])
+            guard let files = context.directory(request) else {
+                stream.finish(status: Status.notFound, message: "no access allowed to dir \"\(request.name)\"")
+                return
+            }
+            do {
+                try FileSyncSender.send(FileSyncSender.walkOrder(files), over: stream)
+                stream.finish(status: Status.ok)
+            } catch {
+                stream.finish(status: Status.unknown, message: "\(error)")
+            }
+        default:
+            stream.finish(status: Status.unimplemented, message: "unknown method \(stream.path)")
+        }
+    }
+}
+
+/// The connection a session runs on: a socket of its own to the engine (unix or plain
+/// TCP), an HTTP/1.1 `POST /session` with `Upgrade: h2c`, and the engine's
+/// `101 Switching Protocols`.
+enum SessionConnection {
+    /// The connected, upgraded socket and the bytes read past the engine's answer.
+    static func upgrade(endpoint: Engine.Endpoint, target: String, request: String,
+                        headers: [(String, String)]) throws(Engine.Error) -> (Int32, [UInt8]) {
+        let socket = try connect(endpoint)
+        var text = "POST \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: strata\r\n"
+            + "Connection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        text += "\r\n"
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { send(socket, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                let reason = String(cString: strerror(errno))
+                close(socket)
+                throw .transfer(request: request, reason: "sending the request failed: \(reason)")
+            }
+            offset += written
+        }
+        // The answer's head, up to the blank line; what follows belongs to HTTP/2.
+        var received: [UInt8] = []
+        let separator = Array("\r\n\r\n".utf8)
+        var headEnd: Int?
+        while headEnd == nil {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                close(socket)
+                throw .transfer(request: request, reason: "the engine closed the connection without an answer")
+            }
+            received += chunk[0..<count]
+            headEnd = received.firstRange(of: separator)?.upperBound
+            if headEnd == nil && received.count > 65_536 {
+                close(socket)
+                throw .unexpectedResponse(request: request, detail: "an answer head over 64 KiB")
+            }
+        }
+        let head = String(decoding: received[..<headEnd!], as: UTF8.self)
+        let statusLine = head.prefix { $0 != "\r" }
+        let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        guard status == 101 else {
+            close(socket)
+            // The body (the engine's JSON message) is short; what arrived with the head is enough to name it.
+            let body = String(decoding: received[headEnd!...], as: UTF8.self)
+            let message = (try? JSONDecoder().decode([String: String].self, from: Data(body.utf8)))?["message"] ?? body
+            throw .refused(request: request, status: status,
+                           message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return (socket, Array(received[headEnd!...]))
+    }
+
+    /// A socket connected to the engine: its unix socket, or `host:port` of `http://host:port`.
+    static func connect(_ endpoint: Engine.Endpoint) throws(Engine.Error) -> Int32 {
+        if let path = endpoint.unixSocketPath {
+            let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard descriptor >= 0 else { throw unreachable(endpoint, errno) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let capacity = MemoryLayout.size(ofValue: address.sun_path)
+            guard path.utf8.count < capacity else {
+                close(descriptor)
+                throw .unreachable(host: endpoint.host, reason: "the socket path is too long")
+            }
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                buffer.copyBytes(from: path.utf8)
+                buffer[path.utf8.count] = 0
+            }
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            guard result == 0 else {
+                let code = errno
+                close(descriptor)
+                throw unreachable(endpoint, code)
+            }
+            return descriptor
+        }
+        guard let url = URLComponents(string: endpoint.baseURL), let host = url.host, let port = url.port else {
+            throw .invalidHost(endpoint.host, source: "the engine address", reason: "no host and port in it")
+        }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
+            throw .unreachable(host: endpoint.host, reason: "could not resolve host \(host)")
+        }
+        defer { freeaddrinfo(list) }
+        var code = ECONNREFUSED
+        var candidate: UnsafeMutablePointer<addrinfo>? = first
+        while let info = candidate {
+            let descriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                                    info.pointee.ai_protocol)
+            if descriptor >= 0 {
+                if Glibc.connect(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
+                    var noDelay: Int32 = 1
+                    setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+                    return descriptor
+                }
+                code = errno
+                close(descriptor)
+            }
+            candidate = info.pointee.ai_next
+        }
+        throw unreachable(endpoint, code)
+    }
+
+    static func unreachable(_ endpoint: Engine.Endpoint, _ code: Int32) -> Engine.Error {
+        .unreachable(host: endpoint.host, reason: code == ENOENT ? "no such socket" : String(cString: strerror(code)).lowercased())
+    }
+}
