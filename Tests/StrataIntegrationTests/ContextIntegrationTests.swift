@@ -4,7 +4,8 @@ import Testing
 /// The context strata sends is the one docker's own client sends: built with `COPY . /ctx`
 /// by both, the images hold the same files.
 @Suite(.serialized) struct ContextIntegrationTests {
-    @Test func copyDotHoldsExactlyWhatDockersClientSends() throws {
+    /// Over a session (the default) and as a tar body (`--tar-context`).
+    @Test(arguments: [false, true]) func copyDotHoldsExactlyWhatDockersClientSends(tarContext: Bool) throws {
         try Bench.requireEngine()
         let files = [
             "strata.yaml": "images:\n  ctx: {context: ctx, network: host}\n",
@@ -20,15 +21,17 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: root + "/ctx/link", withDestinationPath: "a.txt")
 
         let tag = "strata-ctx-test-" + UUID().uuidString.prefix(8).lowercased()
-        let built = try Bench.strata(["-C", root, "--cache", root + "/.cache", "--registry", "local.test", "build",
-                                      "--progress", "plain", "--no-cache"])
+        // The two cases run at once: each has its own image.
+        let registry = tarContext ? "local-tar.test" : "local.test"
+        let built = try Bench.strata(["-C", root, "--cache", root + "/.cache", "--registry", registry, "build",
+                                      "--progress", "plain", "--no-cache"] + (tarContext ? ["--tar-context"] : []))
         #expect(built.status == 0, "\(built.stderr)")
         let docker = try Bench.run("/usr/bin/docker", ["build", "--quiet", "--no-cache", "--network", "host", "-t", "\(tag):1", root + "/ctx"],
                                    environment: ["DOCKER_BUILDKIT": "1"])
         #expect(docker.status == 0, "\(docker.stderr)")
-        defer { _ = try? Bench.docker(["rmi", "-f", "\(tag):1", "local.test/ctx:latest"]) }
+        defer { _ = try? Bench.docker(["rmi", "-f", "\(tag):1", "\(registry)/ctx:latest"]) }
 
-        let ours = try Bench.docker(["run", "--rm", "local.test/ctx:latest", "cat", "/list"])
+        let ours = try Bench.docker(["run", "--rm", "\(registry)/ctx:latest", "cat", "/list"])
         let theirs = try Bench.docker(["run", "--rm", "\(tag):1", "cat", "/list"])
         #expect(ours.status == 0 && theirs.status == 0)
         #expect(ours.stdout == theirs.stdout)
