@@ -43,6 +43,8 @@ enum HPACKError: Error, Equatable, CustomStringConvertible {
     case tableSizeTooLarge(Int)
     /// A dynamic table size update follows a header field (RFC 7541 §4.2).
     case misplacedTableSizeUpdate
+    /// The decoded fields exceed the header list size limit (RFC 9113 §6.5.2).
+    case headerListTooLarge(Int)
 
     var description: String {
         switch self {
@@ -52,6 +54,7 @@ enum HPACKError: Error, Equatable, CustomStringConvertible {
         case .badHuffman: "HPACK Huffman string holds EOS or bad padding"
         case .tableSizeTooLarge(let size): "HPACK dynamic table size update to \(size) exceeds the SETTINGS limit"
         case .misplacedTableSizeUpdate: "HPACK dynamic table size update after a header field"
+        case .headerListTooLarge(let limit): "HPACK header list exceeds \(limit) bytes"
         }
     }
 }
@@ -79,8 +82,14 @@ struct HPACKDecoder {
     /// Newest first: element 0 is index 62.
     private var entries: [Entry] = []
 
-    init(maxTableSize: Int = 4096) {
+    /// The most a block may decode to, counted as RFC 9113's SETTINGS_MAX_HEADER_LIST_SIZE
+    /// (name + value + 32 per field): a block of one-byte indexed fields must not expand
+    /// into gigabytes.
+    let maxHeaderListSize: Int
+
+    init(maxTableSize: Int = 4096, maxHeaderListSize: Int = 1 << 20) {
         self.maxTableSize = maxTableSize
+        self.maxHeaderListSize = maxHeaderListSize
         tableCapacity = maxTableSize
     }
 
@@ -93,13 +102,19 @@ struct HPACKDecoder {
     mutating func decode(_ block: [UInt8]) throws(HPACKError) -> [HPACKHeader] {
         var reader = Reader(bytes: block)
         var headers: [HPACKHeader] = []
+        var listSize = 0
+        func append(_ entry: Entry) throws(HPACKError) {
+            listSize += entry.size
+            guard listSize <= maxHeaderListSize else { throw .headerListTooLarge(maxHeaderListSize) }
+            headers.append(entry.header)
+        }
         while let first = reader.peek() {
             if first & 0x80 != 0 {  // 1xxxxxxx: indexed field
-                headers.append(try entry(at: reader.integer(prefix: 7)).header)
+                try append(entry(at: reader.integer(prefix: 7)))
             } else if first & 0x40 != 0 {  // 01xxxxxx: literal with incremental indexing
                 let entry = try literal(&reader, prefix: 6)
                 insert(entry)
-                headers.append(entry.header)
+                try append(entry)
             } else if first & 0x20 != 0 {  // 001xxxxx: dynamic table size update
                 guard headers.isEmpty else { throw .misplacedTableSizeUpdate }
                 let size = try reader.integer(prefix: 5)
@@ -107,7 +122,7 @@ struct HPACKDecoder {
                 tableCapacity = size
                 evict(toFit: 0)
             } else {  // 0001xxxx never indexed, 0000xxxx without indexing
-                headers.append(try literal(&reader, prefix: 4).header)
+                try append(literal(&reader, prefix: 4))
             }
         }
         return headers

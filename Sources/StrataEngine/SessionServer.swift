@@ -50,7 +50,7 @@ final class HTTP2Server: @unchecked Sendable {
     private var input: [UInt8]
     private var inputStart = 0
     private let handler: Handler
-    private var decoder = HPACKDecoder()
+    private var decoder = HPACKDecoder(maxHeaderListSize: HTTP2Server.maxHeaderListSize)
 
     /// Guards everything below; waiters (flow control, receivers, `stop`) wait on it.
     let state = NSCondition()
@@ -72,9 +72,15 @@ final class HTTP2Server: @unchecked Sendable {
         self.handler = handler
     }
 
-    /// Sends the server preface and starts the reader thread.
+    /// The header list size strata accepts (SETTINGS_MAX_HEADER_LIST_SIZE, the decoder's limit).
+    static let maxHeaderListSize = 1 << 20
+
+    /// Sends the server preface (SETTINGS_MAX_HEADER_LIST_SIZE) and starts the reader thread.
     func start() throws(SessionError) {
-        try writeFrame(.settings, flags: 0, stream: 0, payload: [])
+        let limit = UInt32(Self.maxHeaderListSize)
+        try writeFrame(.settings, flags: 0, stream: 0,
+                       payload: [0x00, 0x06, UInt8(limit >> 24), UInt8(limit >> 16 & 0xff), UInt8(limit >> 8 & 0xff),
+                                 UInt8(limit & 0xff)])
         state.lock()
         readerRunning = true
         state.unlock()
@@ -191,6 +197,9 @@ final class HTTP2Server: @unchecked Sendable {
                 }
                 block += next.payload
                 flags = next.flags
+                guard block.count <= Self.maxHeaderListSize else {
+                    throw .protocolViolation("a header block over \(Self.maxHeaderListSize) bytes")
+                }
             }
             let headers: [HPACKHeader]
             do { headers = try decoder.decode(block) } catch { throw .protocolViolation("headers: \(error)") }

@@ -211,6 +211,14 @@ import Testing
         let long = String(repeating: "v", count: 127)
         #expect(HPACKEncoder.encode([HPACKHeader("k", long)]).prefix(5) == [0x00, 0x01, 0x6b, 0x7f, 0x00])
     }
+
+    @Test func aBlockThatExpandsPastTheHeaderListLimitIsRefused() throws {
+        // 100 one-byte references to `:authority` (index 1, 42 bytes each as RFC 9113 counts).
+        var decoder = HPACKDecoder(maxHeaderListSize: 1000)
+        #expect(throws: HPACKError.headerListTooLarge(1000)) { try decoder.decode([UInt8](repeating: 0x81, count: 100)) }
+        var roomy = HPACKDecoder(maxHeaderListSize: 5000)
+        #expect(try roomy.decode([UInt8](repeating: 0x81, count: 100)).count == 100)
+    }
 }
 
 private extension HPACKHeader {
