@@ -128,7 +128,9 @@ struct NodeBuilder: Sendable {
                                      refName: reference).manifestDigest.description
     }
 
-    func build(_ entry: PlanEntry, parentReferences: [String: String], requested: Bool) async -> NodeOutcome {
+    /// Builds the node; `permit` goes back as soon as the engine is done (after the build, or
+    /// after the export when there is one), before the key is recorded.
+    func build(_ entry: PlanEntry, parentReferences: [String: String], requested: Bool, permit: Permit) async -> NodeOutcome {
         let node = entry.node
         func failed(_ message: String, _ failure: BuildFailure? = nil) -> NodeOutcome {
             NodeOutcome(node: node.name, index: entry.index, status: .failed, seconds: 0, key: entry.key.key,
@@ -178,6 +180,7 @@ struct NodeBuilder: Sendable {
                 options: buildOptions,
                 events: { reporter.event(node: name, $0) }
             )
+            if !options.export { await permit.release() }
             let size = (try? await engine.inspectImage(result.imageID))?.size
             var record = KeyRecord(key: entry.key.key, node: node.name, image: node.image, variant: node.variant,
                                    platform: node.platform, created: Date(), imageID: result.imageID, size: size,

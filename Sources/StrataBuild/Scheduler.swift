@@ -75,8 +75,8 @@ public struct Scheduler: Sendable {
         let byIndex = Dictionary(uniqueKeysWithValues: entries.map { ($0.index, $0) })
         var outcomes: [Int: NodeOutcome] = [:]
         var pending = entries.map(\.index)
-        var running = 0
         var stopped = false
+        let permits = BuildPermits(options.jobs)
 
         await withTaskGroup(of: NodeOutcome.self) { group in
             func startReady() {
@@ -85,7 +85,7 @@ public struct Scheduler: Sendable {
                     guard let entry = byIndex[index] else { continue }
                     let parents = fleet.graph.parents[index].filter { byIndex[$0] != nil }
                     if stopped {
-                        outcomes[index] = skipped(entry, "not started: the build stopped at the first failure (--fail-fast)")
+                        outcomes[index] = skipped(entry, Self.stoppedMessage)
                         reporter.finished(outcomes[index]!)
                         continue
                     }
@@ -94,21 +94,22 @@ public struct Scheduler: Sendable {
                         reporter.finished(outcomes[index]!)
                         continue
                     }
-                    guard parents.allSatisfy({ outcomes[$0] != nil }), running < options.jobs else {
+                    guard parents.allSatisfy({ outcomes[$0] != nil }) else {
                         still.append(index)
                         continue
                     }
-                    running += 1
                     let exact = Dictionary(uniqueKeysWithValues: parents.map {
                         (fleet.nodes[$0].name, NodeBuilder.keyReference(fleet: fleet, node: fleet.nodes[$0], key: outcomes[$0]!.key))
                     })
-                    group.addTask { await self.process(entry, parentReferences: exact) }
+                    group.addTask { await self.process(entry, parentReferences: exact, permits: permits) }
                 }
                 pending = still
             }
             startReady()
-            while let outcome = await group.next() {
-                running -= 1
+            while var outcome = await group.next() {
+                if stopped && outcome.status == .skipped && outcome.message == Self.cancelledMessage {
+                    outcome.message = Self.stoppedMessage
+                }
                 outcomes[outcome.index] = outcome
                 reporter.finished(outcome)
                 if outcome.status == .failed && options.failFast && !stopped {
@@ -120,7 +121,7 @@ public struct Scheduler: Sendable {
             // Nodes whose parents never finished (only possible after a cancellation).
             for index in pending where outcomes[index] == nil {
                 if let entry = byIndex[index] {
-                    outcomes[index] = skipped(entry, "not started: the build was cancelled")
+                    outcomes[index] = skipped(entry, Self.cancelledMessage)
                     reporter.finished(outcomes[index]!)
                 }
             }
@@ -128,13 +129,29 @@ public struct Scheduler: Sendable {
         return entries.compactMap { outcomes[$0.index] }
     }
 
+    static let stoppedMessage = "not started: the build stopped at the first failure (--fail-fast)"
+    static let cancelledMessage = "not started: the build was cancelled"
+
     private func skipped(_ entry: PlanEntry, _ message: String) -> NodeOutcome {
         NodeOutcome(node: entry.node.name, index: entry.index, status: .skipped, seconds: 0, key: entry.key.key, message: message)
     }
 
-    /// One node: reuse a hit whose image the engine has, refuse a missing parent under
-    /// `--no-deps`, else build.
-    func process(_ entry: PlanEntry, parentReferences: [String: String]) async -> NodeOutcome {
+    /// One node, once it holds one of the `--jobs` permits: reuse a hit whose image the engine
+    /// has, refuse a missing parent under `--no-deps`, else build. A node cancelled while it
+    /// waits for a permit never started.
+    func process(_ entry: PlanEntry, parentReferences: [String: String], permits: BuildPermits) async -> NodeOutcome {
+        let permit: Permit
+        do {
+            permit = try await permits.acquire()
+        } catch {
+            return skipped(entry, Self.cancelledMessage)
+        }
+        let outcome = await process(entry, parentReferences: parentReferences, permit: permit)
+        await permit.release()
+        return outcome
+    }
+
+    func process(_ entry: PlanEntry, parentReferences: [String: String], permit: Permit) async -> NodeOutcome {
         let started = ContinuousClock.now
         func elapsed() -> Double {
             let duration = ContinuousClock.now - started
@@ -168,7 +185,7 @@ public struct Scheduler: Sendable {
                                message: "parent \(entry.node.name) (wave \(wave)) is not built for key \(entry.key.key.prefix(12)); build it first or drop --no-deps")
         }
         reporter.started(node: entry.node.name, reason: reason)
-        var outcome = await builder.build(entry, parentReferences: parentReferences, requested: requested)
+        var outcome = await builder.build(entry, parentReferences: parentReferences, requested: requested, permit: permit)
         outcome.seconds = elapsed()
         return outcome
     }
