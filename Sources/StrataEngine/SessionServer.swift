@@ -49,6 +49,8 @@ final class HTTP2Server: @unchecked Sendable {
     private let socket: Int32
     private var input: [UInt8]
     private var inputStart = 0
+    /// What `recv` fills (reader thread only).
+    private var receiveBuffer = [UInt8](repeating: 0, count: 65_536)
     private let handler: Handler
     private var decoder = HPACKDecoder(maxHeaderListSize: HTTP2Server.maxHeaderListSize)
 
@@ -130,11 +132,10 @@ final class HTTP2Server: @unchecked Sendable {
                 input.removeFirst(inputStart)
                 inputStart = 0
             }
-            var chunk = [UInt8](repeating: 0, count: max(65_536, count))
-            let received = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            let received = receiveBuffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             if received < 0 && errno == EINTR { continue }
             guard received > 0 else { throw .closed }
-            input += chunk[0..<received]
+            input += receiveBuffer[0..<received]
         }
         defer { inputStart += count }
         return input[inputStart..<inputStart + count]

@@ -314,3 +314,108 @@ final class RequestLog: @unchecked Sendable {
 
     var all: [SessionDirectoryRequest] { lock.withLock { requests } }
 }
+
+/// The `POST /session` upgrade against a one-shot server on TCP and on a unix socket.
+@Suite struct SessionConnectionTests {
+    /// Listens on `address`, accepts one connection, reads the request head, answers `reply`,
+    /// and hands back the head it read.
+    final class OneShotServer: @unchecked Sendable {
+        let listener: Int32
+        private let done = DispatchSemaphore(value: 0)
+        private(set) var head = ""
+
+        init(listener: Int32, reply: [UInt8]) {
+            self.listener = listener
+            Thread { [self] in
+                let connection = accept(listener, nil, nil)
+                var received: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                while connection >= 0 {
+                    let count = chunk.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+                    if count <= 0 { break }
+                    received += chunk[0..<count]
+                    if received.firstRange(of: Array("\r\n\r\n".utf8)) != nil { break }
+                }
+                head = String(decoding: received, as: UTF8.self)
+                reply.withUnsafeBytes { _ = Glibc.send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                close(connection)
+                done.signal()
+            }.start()
+        }
+
+        func wait() -> String {
+            done.wait()
+            close(listener)
+            return head
+        }
+    }
+
+    static func tcpListener() -> (Int32, Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        listen(descriptor, 1)
+        var bound = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return (descriptor, Int(UInt16(bigEndian: bound.sin_port)))
+    }
+
+    @Test func upgradesOverTCPAndKeepsWhatFollowsTheAnswer() throws {
+        let (listener, port) = Self.tcpListener()
+        let server = OneShotServer(listener: listener,
+                                   reply: Array("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nPRI *".utf8))
+        let endpoint = Engine.Endpoint(host: "tcp://127.0.0.1:\(port)", unixSocketPath: nil,
+                                       baseURL: "http://127.0.0.1:\(port)", tls: nil)
+        let (socket, leftover) = try SessionConnection.upgrade(
+            endpoint: endpoint, target: "/v1.41/session", request: "POST /v1.41/session",
+            headers: [("X-Docker-Expose-Session-Uuid", "abc"), ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.diffCopy)])
+        close(socket)
+        #expect(leftover == Array("PRI *".utf8))
+        let head = server.wait()
+        #expect(head.hasPrefix("POST /v1.41/session HTTP/1.1\r\n"))
+        #expect(head.contains("Upgrade: h2c\r\n") && head.contains("Connection: Upgrade\r\n"))
+        #expect(head.contains("X-Docker-Expose-Session-Uuid: abc\r\n"))
+        #expect(head.contains("X-Docker-Expose-Session-Grpc-Method: /moby.filesync.v1.FileSync/DiffCopy\r\n"))
+    }
+
+    @Test func aRefusalOnAUnixSocketSaysWhatTheEngineSaid() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/session-\(UUID().uuidString.prefix(8)).sock"
+        defer { unlink(path) }
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: path.utf8)
+            buffer[path.utf8.count] = 0
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        listen(listener, 1)
+        let body = #"{"message":"session not supported"}"#
+        let server = OneShotServer(listener: listener, reply: Array(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+        let endpoint = Engine.Endpoint(host: "unix://\(path)", unixSocketPath: path, baseURL: "http://localhost", tls: nil)
+        #expect(throws: Engine.Error.refused(request: "POST /v1.41/session", status: 400, message: "session not supported")) {
+            _ = try SessionConnection.upgrade(endpoint: endpoint, target: "/v1.41/session", request: "POST /v1.41/session",
+                                              headers: [])
+        }
+        _ = server.wait()
+    }
+
+    @Test func noEngineAtTheSocketIsUnreachable() {
+        let path = "/nonexistent/strata-\(UUID().uuidString.prefix(8)).sock"
+        let endpoint = Engine.Endpoint(host: "unix://\(path)", unixSocketPath: path, baseURL: "http://localhost", tls: nil)
+        #expect(throws: Engine.Error.unreachable(host: "unix://\(path)", reason: "no such socket")) {
+            _ = try SessionConnection.connect(endpoint)
+        }
+    }
+}
