@@ -78,7 +78,8 @@ public struct Scheduler: Sendable {
         var stopped = false
         let permits = BuildPermits(options.jobs)
 
-        await withTaskGroup(of: NodeOutcome.self) { group in
+        // A task's outcome, or nil for a node cancelled before it got a permit (never started).
+        await withTaskGroup(of: (index: Int, outcome: NodeOutcome?).self) { group in
             func startReady() {
                 var still: [Int] = []
                 for index in pending {
@@ -101,16 +102,15 @@ public struct Scheduler: Sendable {
                     let exact = Dictionary(uniqueKeysWithValues: parents.map {
                         (fleet.nodes[$0].name, NodeBuilder.keyReference(fleet: fleet, node: fleet.nodes[$0], key: outcomes[$0]!.key))
                     })
-                    group.addTask { await self.process(entry, parentReferences: exact, permits: permits) }
+                    group.addTask { (index, await self.process(entry, parentReferences: exact, permits: permits)) }
                 }
                 pending = still
             }
             startReady()
-            while var outcome = await group.next() {
-                if stopped && outcome.status == .skipped && outcome.message == Self.cancelledMessage {
-                    outcome.message = Self.stoppedMessage
-                }
-                outcomes[outcome.index] = outcome
+            while let (index, result) = await group.next() {
+                guard let entry = byIndex[index] else { continue }
+                let outcome = result ?? skipped(entry, stopped ? Self.stoppedMessage : Self.cancelledMessage)
+                outcomes[index] = outcome
                 reporter.finished(outcome)
                 if outcome.status == .failed && options.failFast && !stopped {
                     stopped = true
@@ -137,15 +137,10 @@ public struct Scheduler: Sendable {
     }
 
     /// One node, once it holds one of the `--jobs` permits: reuse a hit whose image the engine
-    /// has, refuse a missing parent under `--no-deps`, else build. A node cancelled while it
-    /// waits for a permit never started.
-    func process(_ entry: PlanEntry, parentReferences: [String: String], permits: BuildPermits) async -> NodeOutcome {
-        let permit: Permit
-        do {
-            permit = try await permits.acquire()
-        } catch {
-            return skipped(entry, Self.cancelledMessage)
-        }
+    /// has, refuse a missing parent under `--no-deps`, else build. nil for a node cancelled
+    /// while it waited for a permit: it never started.
+    func process(_ entry: PlanEntry, parentReferences: [String: String], permits: BuildPermits) async -> NodeOutcome? {
+        guard let permit = try? await permits.acquire() else { return nil }
         let outcome = await process(entry, parentReferences: parentReferences, permit: permit)
         await permit.release()
         return outcome

@@ -1,3 +1,4 @@
+import Foundation
 import StrataEngine
 import StrataFleet
 import StrataHash
@@ -35,9 +36,9 @@ public enum SessionContexts {
                                           mtime: nanoseconds, contents: .bytes(text))
         // What BuildKit received is kept under the shared key and compared by size and
         // mtime next time; mtimes are fixed, so the key must change whenever a byte can:
-        // the node's key covers the context files, the Dockerfile's digest its rewrite.
-        let dockerfileDigest = (try? SHA256.hash(text))?.hex ?? dockerfile
-        let sharedKey = (try? SHA256.hash(Array("\(key)\n\(dockerfileDigest)".utf8)))?.hex ?? key
+        // the node's key covers the context files, the Dockerfile's text its rewrite. (Should
+        // hashing fail, a key of its own that nothing can share.)
+        let sharedKey = (try? SHA256.hash(Array("\(key)\n".utf8) + text))?.hex ?? UUID().uuidString
         let context = entries
         return SessionContext(sharedKey: sharedKey, dockerfileName: dockerfileName) { request in
             switch request.name {

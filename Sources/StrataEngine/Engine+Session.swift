@@ -117,24 +117,16 @@ enum SessionConnection {
             + "Connection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         text += "\r\n"
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { send(socket, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                let reason = String(cString: strerror(errno))
-                close(socket)
-                throw .transfer(request: request, reason: "sending the request failed: \(reason)")
-            }
-            offset += written
+        if let code = UnixSocketProbe.sendAll(socket, Array(text.utf8)) {
+            close(socket)
+            throw .transfer(request: request, reason: "sending the request failed: \(String(cString: strerror(code)))")
         }
         // The answer's head, up to the blank line; what follows belongs to HTTP/2.
         var received: [UInt8] = []
         let separator = Array("\r\n\r\n".utf8)
         var headEnd: Int?
+        var chunk = [UInt8](repeating: 0, count: 4096)
         while headEnd == nil {
-            var chunk = [UInt8](repeating: 0, count: 4096)
             let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else {
@@ -165,30 +157,10 @@ enum SessionConnection {
     /// A socket connected to the engine: its unix socket, or `host:port` of `http://host:port`.
     static func connect(_ endpoint: Engine.Endpoint) throws(Engine.Error) -> Int32 {
         if let path = endpoint.unixSocketPath {
-            let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard descriptor >= 0 else { throw unreachable(endpoint, errno) }
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let capacity = MemoryLayout.size(ofValue: address.sun_path)
-            guard path.utf8.count < capacity else {
-                close(descriptor)
-                throw .unreachable(host: endpoint.host, reason: "the socket path is too long")
+            switch UnixSocketProbe.connect(path) {
+            case .success(let descriptor): return descriptor
+            case .failure(.noSocket(let code)), .failure(.connect(let code)): throw unreachable(endpoint, code)
             }
-            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-                buffer.copyBytes(from: path.utf8)
-                buffer[path.utf8.count] = 0
-            }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-            guard result == 0 else {
-                let code = errno
-                close(descriptor)
-                throw unreachable(endpoint, code)
-            }
-            return descriptor
         }
         guard let url = URLComponents(string: endpoint.baseURL), let host = url.host, let port = url.port else {
             throw .invalidHost(endpoint.host, source: "the engine address", reason: "no host and port in it")
@@ -220,6 +192,11 @@ enum SessionConnection {
     }
 
     static func unreachable(_ endpoint: Engine.Endpoint, _ code: Int32) -> Engine.Error {
-        .unreachable(host: endpoint.host, reason: code == ENOENT ? "no such socket" : String(cString: strerror(code)).lowercased())
+        let reason = switch code {
+        case ENOENT: "no such socket"
+        case ENAMETOOLONG: "the socket path is too long"
+        default: String(cString: strerror(code)).lowercased()
+        }
+        return .unreachable(host: endpoint.host, reason: reason)
     }
 }

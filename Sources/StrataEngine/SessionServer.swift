@@ -79,10 +79,7 @@ final class HTTP2Server: @unchecked Sendable {
 
     /// Sends the server preface (SETTINGS_MAX_HEADER_LIST_SIZE) and starts the reader thread.
     func start() throws(SessionError) {
-        let limit = UInt32(Self.maxHeaderListSize)
-        try writeFrame(.settings, flags: 0, stream: 0,
-                       payload: [0x00, 0x06, UInt8(limit >> 24), UInt8(limit >> 16 & 0xff), UInt8(limit >> 8 & 0xff),
-                                 UInt8(limit & 0xff)])
+        try writeFrame(.settings, flags: 0, stream: 0, payload: [0x00, 0x06] + bigEndian(UInt32(Self.maxHeaderListSize)))
         state.lock()
         readerRunning = true
         state.unlock()
@@ -291,33 +288,19 @@ final class HTTP2Server: @unchecked Sendable {
     // MARK: - Writing
 
     func writeFrame(_ type: FrameType, flags: UInt8, stream: UInt32, payload: some Collection<UInt8>) throws(SessionError) {
-        let length = payload.count
-        var frame: [UInt8] = [UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff),
-                              type.rawValue, flags,
-                              UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff),
-                              UInt8(stream & 0xff)]
-        frame.reserveCapacity(9 + length)
+        let length = UInt32(payload.count)
+        var frame = Array(bigEndian(length).dropFirst()) + [type.rawValue, flags] + bigEndian(stream & 0x7fff_ffff)
+        frame.reserveCapacity(9 + payload.count)
         frame += payload
         writeLock.lock()
         defer { writeLock.unlock() }
-        var offset = 0
-        while offset < frame.count {
-            let written = frame.withUnsafeBytes {
-                Glibc.send(socket, $0.baseAddress! + offset, frame.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .connection("writing to the engine failed: \(String(cString: strerror(errno)))")
-            }
-            offset += written
+        if let code = UnixSocketProbe.sendAll(socket, frame) {
+            throw .connection("writing to the engine failed: \(String(cString: strerror(code)))")
         }
     }
 
     private func writeWindowUpdate(stream: UInt32, increment: Int) throws(SessionError) {
-        let value = UInt32(increment)
-        try writeFrame(.windowUpdate, flags: 0, stream: stream,
-                       payload: [UInt8(value >> 24 & 0x7f), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff),
-                                 UInt8(value & 0xff)])
+        try writeFrame(.windowUpdate, flags: 0, stream: stream, payload: bigEndian(UInt32(increment) & 0x7fff_ffff))
     }
 
     /// Sends `bytes` as DATA on `stream`, as the engine's windows allow.
@@ -425,12 +408,15 @@ final class GRPCServerStream: @unchecked Sendable {
         return nil
     }
 
+    /// What every answer starts with.
+    static let responseHeaders = [HPACKHeader(name: ":status", value: "200"),
+                                  HPACKHeader(name: "content-type", value: "application/grpc")]
+
     /// Sends one message (the response headers first, once).
     func send(_ message: [UInt8]) throws(SessionError) {
         try sendHeadersIfNeeded()
-        let length = UInt32(message.count)
-        var framed: [UInt8] = [0, UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff),
-                               UInt8(length & 0xff)]
+        var framed: [UInt8] = [0] + bigEndian(UInt32(message.count))
+        framed.reserveCapacity(5 + message.count)
         framed += message
         try server.writeData(framed, stream: self, endStream: false)
     }
@@ -441,9 +427,8 @@ final class GRPCServerStream: @unchecked Sendable {
         headersSent = true
         server.state.unlock()
         guard needed else { return }
-        let block = HPACKEncoder.encode([HPACKHeader(name: ":status", value: "200"),
-                                         HPACKHeader(name: "content-type", value: "application/grpc")])
-        try server.writeFrame(.headers, flags: HTTP2Server.Flag.endHeaders, stream: id, payload: block)
+        try server.writeFrame(.headers, flags: HTTP2Server.Flag.endHeaders, stream: id,
+                              payload: HPACKEncoder.encode(Self.responseHeaders))
     }
 
     /// Ends the call with a gRPC status (0 is OK) in the trailers; a response that sent
@@ -455,11 +440,7 @@ final class GRPCServerStream: @unchecked Sendable {
         let headersSent = self.headersSent
         server.state.unlock()
         guard first else { return }
-        var headers: [HPACKHeader] = []
-        if !headersSent {
-            headers += [HPACKHeader(name: ":status", value: "200"),
-                        HPACKHeader(name: "content-type", value: "application/grpc")]
-        }
+        var headers = headersSent ? [] : Self.responseHeaders
         headers.append(HPACKHeader(name: "grpc-status", value: String(status)))
         if let message, !message.isEmpty {
             headers.append(HPACKHeader(name: "grpc-message", value: Self.percentEncode(message)))
@@ -480,4 +461,9 @@ final class GRPCServerStream: @unchecked Sendable {
         }
         return out
     }
+}
+
+/// `value` as four bytes, most significant first (HTTP/2 and gRPC's byte order).
+func bigEndian(_ value: UInt32) -> [UInt8] {
+    [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
 }

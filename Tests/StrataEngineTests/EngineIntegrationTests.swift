@@ -64,7 +64,7 @@ import Testing
         let big = directory.appendingPathComponent("big.bin").path
         // Past the 64 KiB windows: the transfer needs the engine's WINDOW_UPDATEs.
         try Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: big))
-        let dockerfile = Array("""
+        let dockerfile = """
             FROM \(Bench.base)
             COPY app /app
             COPY bin/run.sh /run.sh
@@ -72,7 +72,7 @@ import Testing
             COPY data/big.bin /big.bin
             RUN cat /app/a.txt /link && stat -c %a /run.sh && /run.sh && wc -c < /big.bin && test ! -e /app/unused
 
-            """.utf8)
+            """
         let files = [
             SessionFile(path: "app", kind: .directory, mode: 0o755, mtime: 0),
             SessionFile(path: "app/a.txt", kind: .file, mode: 0o644, size: 10, mtime: 0, contents: .bytes(Array("a content\n".utf8))),
@@ -81,15 +81,7 @@ import Testing
             SessionFile(path: "link", kind: .symlink, mode: 0o777, size: 9, mtime: 0, linkTarget: "app/a.txt"),
         ]
         let requests = RequestLog()
-        let context = SessionContext(sharedKey: UUID().uuidString, dockerfileName: "Dockerfile") { request in
-            requests.append(request)
-            switch request.name {
-            case "context": return files
-            case "dockerfile": return [SessionFile(path: "Dockerfile", kind: .file, mode: 0o644, size: Int64(dockerfile.count),
-                                                   mtime: 0, contents: .bytes(dockerfile))]
-            default: return nil
-            }
-        }
+        let context = sessionContext(files, dockerfile: dockerfile, log: requests)
         let reference = Bench.reference("session")
         let log = EventLog()
         let result = try await engine.build(
@@ -109,15 +101,9 @@ import Testing
     @Test func aContextFileThatCannotBeReadFailsTheSessionBuildWithItsPath() async throws {
         let engine = try await Bench.engine()
         let missing = "/nonexistent/strata-\(UUID().uuidString)/a.txt"
-        let dockerfile = Array("FROM \(Bench.base)\nCOPY a.txt /a.txt\n".utf8)
-        let context = SessionContext(sharedKey: UUID().uuidString, dockerfileName: "Dockerfile") { request in
-            switch request.name {
-            case "context": return [SessionFile(path: "a.txt", kind: .file, mode: 0o644, size: 1, mtime: 0, contents: .path(missing))]
-            case "dockerfile": return [SessionFile(path: "Dockerfile", kind: .file, mode: 0o644, size: Int64(dockerfile.count),
-                                                   mtime: 0, contents: .bytes(dockerfile))]
-            default: return nil
-            }
-        }
+        let context = sessionContext(
+            [SessionFile(path: "a.txt", kind: .file, mode: 0o644, size: 1, mtime: 0, contents: .path(missing))],
+            dockerfile: "FROM \(Bench.base)\nCOPY a.txt /a.txt\n")
         await #expect {
             try await engine.build(context: .session(context),
                                    options: BuildOptions(tags: [Bench.reference("unreadable")], dockerfile: "Dockerfile",

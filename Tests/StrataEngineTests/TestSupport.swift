@@ -99,14 +99,22 @@ func sessionContext(_ files: [String: String], log: RequestLog? = nil) -> BuildC
         SessionFile(path: $0.key, kind: .file, mode: 0o644, size: Int64($0.value.utf8.count), mtime: 0,
                     contents: .bytes(Array($0.value.utf8)))
     }
-    return .session(SessionContext(sharedKey: UUID().uuidString, dockerfileName: "Dockerfile") { request in
+    return .session(sessionContext(entries, dockerfile: files["Dockerfile"] ?? "", log: log))
+}
+
+/// `context` serves `entries`, `dockerfile` the text given; `log` records what BuildKit asks for.
+func sessionContext(_ entries: [SessionFile], dockerfile: String, log: RequestLog? = nil) -> SessionContext {
+    let text = Array(dockerfile.utf8)
+    let dockerfileEntry = SessionFile(path: "Dockerfile", kind: .file, mode: 0o644, size: Int64(text.count), mtime: 0,
+                                      contents: .bytes(text))
+    return SessionContext(sharedKey: UUID().uuidString, dockerfileName: "Dockerfile") { request in
         log?.append(request)
         switch request.name {
         case "context": return entries
-        case "dockerfile": return entries.filter { $0.path == "Dockerfile" }
+        case "dockerfile": return [dockerfileEntry]
         default: return nil
         }
-    })
+    }
 }
 
 final class TarBody: HTTPBodyStream {
