@@ -74,13 +74,15 @@ public struct Scheduler: Sendable {
     public func run() async -> [NodeOutcome] {
         let byIndex = Dictionary(uniqueKeysWithValues: entries.map { ($0.index, $0) })
         var outcomes: [Int: NodeOutcome] = [:]
-        var pending = entries.map(\.index)
+        let priority = Self.priorities(fleet.graph, planned: Set(byIndex.keys))
+        // Ready nodes take their place in line in priority order.
+        var pending = entries.map(\.index).sorted { (priority[$0] ?? 0, -$0) > (priority[$1] ?? 0, -$1) }
         var stopped = false
         let permits = BuildPermits(options.jobs)
 
         // A task's outcome, or nil for a node cancelled before it got a permit (never started).
         await withTaskGroup(of: (index: Int, outcome: NodeOutcome?).self) { group in
-            func startReady() {
+            func startReady() async {
                 var still: [Int] = []
                 for index in pending {
                     guard let entry = byIndex[index] else { continue }
@@ -102,11 +104,12 @@ public struct Scheduler: Sendable {
                     let exact = Dictionary(uniqueKeysWithValues: parents.map {
                         (fleet.nodes[$0].name, NodeBuilder.keyReference(fleet: fleet, node: fleet.nodes[$0], key: outcomes[$0]!.key))
                     })
-                    group.addTask { (index, await self.process(entry, parentReferences: exact, permits: permits)) }
+                    let ticket = await permits.enqueue(priority: priority[index] ?? 0)
+                    group.addTask { (index, await self.process(entry, parentReferences: exact, permits: permits, ticket: ticket)) }
                 }
                 pending = still
             }
-            startReady()
+            await startReady()
             while let (index, result) = await group.next() {
                 guard let entry = byIndex[index] else { continue }
                 let outcome = result ?? skipped(entry, stopped ? Self.stoppedMessage : Self.cancelledMessage)
@@ -116,7 +119,7 @@ public struct Scheduler: Sendable {
                     stopped = true
                     group.cancelAll()
                 }
-                startReady()
+                await startReady()
             }
             // Nodes whose parents never finished (only possible after a cancellation).
             for index in pending where outcomes[index] == nil {
@@ -129,6 +132,27 @@ public struct Scheduler: Sendable {
         return entries.compactMap { outcomes[$0.index] }
     }
 
+    /// Which waiting node gets a free permit first (higher first): the one with the longest
+    /// chain of planned nodes below it, as they all wait for it, then the one with the most
+    /// planned descendants. On a fleet whose manifest lists leaf services before a base, the
+    /// base still starts first instead of after every leaf.
+    static func priorities(_ graph: Graph, planned: Set<Int>) -> [Int: Int] {
+        var children: [Int: [Int]] = [:]
+        for node in planned {
+            for parent in Set(graph.parents[node]) where planned.contains(parent) { children[parent, default: []].append(node) }
+        }
+        var height: [Int: Int] = [:]
+        var below: [Int: Set<Int>] = [:]
+        for node in (graph.topologicalOrder() ?? []).reversed() where planned.contains(node) {
+            let kids = children[node] ?? []
+            height[node] = kids.map { height[$0, default: 0] + 1 }.max() ?? 0
+            below[node] = kids.reduce(into: Set(kids)) { $0.formUnion(below[$1] ?? []) }
+        }
+        return height.reduce(into: [:]) { result, entry in
+            result[entry.key] = entry.value * (planned.count + 1) + (below[entry.key]?.count ?? 0)
+        }
+    }
+
     static let stoppedMessage = "not started: the build stopped at the first failure (--fail-fast)"
     static let cancelledMessage = "not started: the build was cancelled"
 
@@ -139,8 +163,9 @@ public struct Scheduler: Sendable {
     /// One node, once it holds one of the `--jobs` permits: reuse a hit whose image the engine
     /// has, refuse a missing parent under `--no-deps`, else build. nil for a node cancelled
     /// while it waited for a permit: it never started.
-    func process(_ entry: PlanEntry, parentReferences: [String: String], permits: BuildPermits) async -> NodeOutcome? {
-        guard let permit = try? await permits.acquire() else { return nil }
+    func process(_ entry: PlanEntry, parentReferences: [String: String], permits: BuildPermits,
+                 ticket: BuildPermits.Ticket) async -> NodeOutcome? {
+        guard let permit = try? await permits.acquire(ticket) else { return nil }
         let outcome = await process(entry, parentReferences: parentReferences, permit: permit)
         await permit.release()
         return outcome

@@ -44,6 +44,28 @@ import Testing
         await granted.release()
     }
 
+    @Test func aFreedPermitGoesToTheHighestPriorityThenToTheFirstToAsk() async throws {
+        let permits = BuildPermits(1)
+        var held = try await permits.acquire()
+        let order = Grants()
+        var waiters: [Task<Permit, any Error>] = []
+        for (name, priority) in [("low", 0), ("high", 5), ("high-later", 5), ("middle", 2)] {
+            waiters.append(Task {
+                let permit = try await permits.acquire(priority: priority)
+                order.append(name)
+                return permit
+            })
+            await waitForQueue(permits, waiters.count)
+        }
+        for (count, waiter) in zip(1..., [1, 2, 3, 0].map { waiters[$0] }) {
+            await held.release()
+            held = try await waiter.value
+            #expect(order.all.count == count)
+        }
+        #expect(order.all == ["high", "high-later", "middle", "low"])
+        await held.release()
+    }
+
     @Test func aCancelledWaiterLeavesTheQueueAndThePermitGoesToTheNext() async throws {
         let permits = BuildPermits(1)
         let held = try await permits.acquire()

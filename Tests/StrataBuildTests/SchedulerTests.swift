@@ -186,6 +186,34 @@ final class TestFleet {
         #expect(run.reporter.reasons.withLock { $0["mid"] } == "image missing from the engine and from the cache's layout")
     }
 
+    @Test func theNodeMoreWaitOnGetsThePermitFirst() async throws {
+        let fleet = try TestFleet()
+        let loaded = try Fleet.load(path: fleet.root + "/strata.yaml")
+        let priority = Scheduler.priorities(loaded.graph, planned: Set(loaded.nodes.indices))
+        func of(_ name: String) -> Int { priority[loaded.graph.index[name]!] ?? -1 }
+        #expect(of("base") > of("mid"))
+        #expect(of("mid") > of("leaf-a"))
+        #expect(of("leaf-a") == of("leaf-b"))
+        #expect(of("leaf-b") == of("other"))
+        // Not planned, not counted: with `mid` alone planned, nothing waits on it.
+        let alone = Scheduler.priorities(loaded.graph, planned: [loaded.graph.index["mid"]!])
+        #expect(alone == [loaded.graph.index["mid"]!: 0])
+    }
+
+    @Test func aBaseListedAfterLeavesStillBuildsFirst() async throws {
+        var files = ["strata.yaml": "registry: example.test/acme\nimages:\n"]
+        for leaf in ["leaf-1", "leaf-2", "leaf-3", "base", "child-1", "child-2"] {
+            files["strata.yaml"]! += "  \(leaf): {context: \(leaf)}\n"
+            files["\(leaf)/Dockerfile"] = leaf.hasPrefix("child") ? "FROM base\n" : "FROM strata-busybox:1\n"
+        }
+        let fleet = try TestFleet(files)
+        let engine = FakeEngine()
+        let run = try await fleet.run(engine) { SchedulerOptions(jobs: 1, requested: $0) }
+        #expect(statuses(run.outcomes).values.allSatisfy { $0 == "built" })
+        let order = engine.builds.map { $0.tags.first!.split(separator: ":").first!.split(separator: "/").last! }
+        #expect(order == ["base", "leaf-1", "leaf-2", "leaf-3", "child-1", "child-2"])
+    }
+
     @Test func jobsBoundConcurrency() async throws {
         let fleet = try TestFleet()
         let engine = FakeEngine(delay: .milliseconds(50))
