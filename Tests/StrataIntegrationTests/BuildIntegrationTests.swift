@@ -7,8 +7,10 @@ import Testing
         try Bench.requireEngine()
         let fleet = try Bench.demoFleetCopy()
         defer { try? FileManager.default.removeItem(atPath: fleet) }
+        let registry = Bench.scratchRegistry("build")
+        defer { Bench.removeImages(under: registry) }
         let cache = fleet + "/.it-cache"
-        let build = ["-C", fleet, "--cache", cache, "build", "--progress", "plain", "--format", "json"]
+        let build = ["-C", fleet, "--cache", cache, "--registry", registry, "build", "--progress", "plain", "--format", "json"]
 
         let cold = try Bench.strata(build)
         #expect(cold.status == 0, "\(cold.stderr)")
@@ -40,10 +42,8 @@ import Testing
         ])
 
         // The service runs, built on the base this run built (not a stale copy).
-        // By its key tag: other tests build the demo fleet in the same engine concurrently, and
-        // `latest-pc2` is theirs to move too.
         let embedderKey = try #require(try Bench.keys(gpuRun.stdout)["embedder@pc2"])
-        let run = try Bench.docker(["run", "--rm", "--network", "host", "ghcr.io/strata-demo/embedder:strata-\(embedderKey)",
+        let run = try Bench.docker(["run", "--rm", "--network", "host", "\(registry)/embedder:strata-\(embedderKey)",
                                     "sh", "-c", "cat /srv/MACHINE /etc/strata-gpu /opt/python/lib/sitecustomize.py"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == "embedder for pc2\ngpu2 machine=pc2 cuda=8.6\nprint('sitecustomize v2')\n")
@@ -53,9 +53,12 @@ import Testing
         try Bench.requireEngine()
         let fleet = try Bench.demoFleetCopy()
         defer { try? FileManager.default.removeItem(atPath: fleet) }
+        let registry = Bench.scratchRegistry("failing")
+        defer { Bench.removeImages(under: registry) }
         try Data("FROM family-torch\nRUN echo 'about to fail' && echo 'really failing' >&2 && exit 3\n".utf8)
             .write(to: URL(fileURLWithPath: fleet + "/families/llm/Dockerfile"))
-        let result = try Bench.strata(["-C", fleet, "--cache", fleet + "/.it-cache", "build", "--progress", "plain", "--format", "json"])
+        let result = try Bench.strata(["-C", fleet, "--cache", fleet + "/.it-cache", "--registry", registry, "build",
+                                       "--progress", "plain", "--format", "json"])
         #expect(result.status == 1)
         let statuses = try Bench.statuses(result.stdout)
         #expect(statuses["family-llm@mainpc"] == "failed")

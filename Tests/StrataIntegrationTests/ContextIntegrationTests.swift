@@ -21,15 +21,15 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: root + "/ctx/link", withDestinationPath: "a.txt")
 
         let tag = "strata-ctx-test-" + UUID().uuidString.prefix(8).lowercased()
-        // The two cases run at once: each has its own image.
-        let registry = tarContext ? "local-tar.test" : "local.test"
+        let registry = Bench.scratchRegistry("ctx")
+        defer { Bench.removeImages(under: registry) }
         let built = try Bench.strata(["-C", root, "--cache", root + "/.cache", "--registry", registry, "build",
                                       "--progress", "plain", "--no-cache"] + (tarContext ? ["--tar-context"] : []))
         #expect(built.status == 0, "\(built.stderr)")
         let docker = try Bench.run("/usr/bin/docker", ["build", "--quiet", "--no-cache", "--network", "host", "-t", "\(tag):1", root + "/ctx"],
                                    environment: ["DOCKER_BUILDKIT": "1"])
         #expect(docker.status == 0, "\(docker.stderr)")
-        defer { _ = try? Bench.docker(["rmi", "-f", "\(tag):1", "\(registry)/ctx:latest"]) }
+        defer { _ = try? Bench.docker(["rmi", "\(tag):1"]) }
 
         let ours = try Bench.docker(["run", "--rm", "\(registry)/ctx:latest", "cat", "/list"])
         let theirs = try Bench.docker(["run", "--rm", "\(tag):1", "cat", "/list"])

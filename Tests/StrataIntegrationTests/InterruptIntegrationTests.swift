@@ -15,7 +15,9 @@ import Testing
         let root = try Bench.fleet("int", files)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let cache = root + "/.cache"
-        let build = try ChildProcess(Bench.strata, ["-C", root, "--cache", cache, "--registry", "local.test", "build",
+        let registry = Bench.scratchRegistry("interrupt")
+        defer { Bench.removeImages(under: registry) }
+        let build = try ChildProcess(Bench.strata, ["-C", root, "--cache", cache, "--registry", registry, "build",
                                                     "--progress", "plain", "--format", "json"],
                                      environment: Bench.environment())
         // Wait until the slow step runs, then interrupt.
@@ -34,7 +36,7 @@ import Testing
 
         let verify = try Bench.strata(["--cache", cache, "cache", "verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
-        let plan = try Bench.strata(["-C", root, "--cache", cache, "--registry", "local.test", "plan", "--format", "json"])
+        let plan = try Bench.strata(["-C", root, "--cache", cache, "--registry", registry, "plan", "--format", "json"])
         #expect(plan.stdout.contains("\"node\":\"slow\"") && plan.stdout.contains("\"status\":\"miss\""))
     }
 }

@@ -34,6 +34,7 @@ import Testing
         let root = try Bench.fleet("platforms", files)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let registry = PublishIntegrationTests.prefix()
+        defer { Bench.removeImages(under: registry) }
         let common = ["-C", root, "--cache", root + "/.cache", "--registry", registry]
 
         let build = try Bench.strata(common + ["build", "--progress", "plain", "--format", "json"])
@@ -80,14 +81,16 @@ import Testing
     @Test func buildForOnePlatform() throws {
         try Bench.requireEngine()
         let root = try Bench.fleet("platform", [
-            "strata.yaml": "registry: local.test\nimages:\n  multi: {context: multi, platforms: [linux/amd64, linux/arm64]}\n  single: {context: single}\n",
+            "strata.yaml": "images:\n  multi: {context: multi, platforms: [linux/amd64, linux/arm64]}\n  single: {context: single}\n",
             "multi/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
             "multi/hello.txt": "multi \(UUID().uuidString)\n",
             "single/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
             "single/hello.txt": "single \(UUID().uuidString)\n",
         ])
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let common = ["-C", root, "--cache", root + "/.cache"]
+        let registry = Bench.scratchRegistry("platform")
+        defer { Bench.removeImages(under: registry) }
+        let common = ["-C", root, "--cache", root + "/.cache", "--registry", registry]
 
         let build = try Bench.strata(common + ["build", "--platform", "linux/arm64", "--progress", "plain", "--format", "json"])
         #expect(build.status == 0, "\(build.stderr)")
@@ -95,7 +98,7 @@ import Testing
         #expect(Set(keys.keys) == ["multi/linux/arm64", "single"])
         for (node, image) in [("multi/linux/arm64", "multi"), ("single", "single")] {
             let inspect = try Bench.docker(["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}",
-                                            "local.test/\(image):strata-\(keys[node]!)"])
+                                            "\(registry)/\(image):strata-\(keys[node]!)"])
             #expect(inspect.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "linux/arm64", "\(node): \(inspect.stderr)")
         }
         // The same image for the engine's own platform is another key.

@@ -30,6 +30,7 @@ import Testing
         let fleet = try Bench.demoFleetCopy()
         defer { try? FileManager.default.removeItem(atPath: fleet) }
         let registry = Self.prefix()
+        defer { Bench.removeImages(under: registry) }
         let cache = fleet + "/.it-cache"
         let common = ["-C", fleet, "--cache", cache, "--registry", registry]
 
@@ -85,6 +86,7 @@ import Testing
         let fleet = try Bench.demoFleetCopy()
         defer { try? FileManager.default.removeItem(atPath: fleet) }
         let registry = Self.prefix()
+        defer { Bench.removeImages(under: registry) }
         let common = ["-C", fleet, "--cache", fleet + "/.it-cache", "--registry", registry]
         let build = try Bench.strata(common + ["build", "--push", "--tag", "rc", "--progress", "plain"])
         #expect(build.status == 0, "\(build.stderr)")

@@ -66,6 +66,20 @@ enum Bench {
         try #require(ping.status == 0, "no Docker engine at \(dockerHost): run scripts/test, which starts one (\(ping.stderr))")
     }
 
+    /// A registry prefix of this test's own, for images it builds but never pushes: tests
+    /// run at once in one engine, and each removes what it tagged (`removeImages`).
+    static func scratchRegistry(_ stem: String) -> String {
+        "strata-it.test/\(stem)-" + UUID().uuidString.prefix(8).lowercased()
+    }
+
+    /// Untags every engine image under `prefix` (an image goes with its last tag): a run of
+    /// the suite leaves nothing behind in the engine, which may be a developer's own.
+    static func removeImages(under prefix: String) {
+        guard let listed = try? docker(["images", "--format", "{{.Repository}}:{{.Tag}}"]) else { return }
+        let references = listed.stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix + "/") }
+        if !references.isEmpty { _ = try? docker(["rmi"] + references) }
+    }
+
     /// A new folder holding `files` (relative path → contents), for a fleet written by a test.
     static func fleet(_ stem: String, _ files: [String: String]) throws -> String {
         let root = FileManager.default.temporaryDirectory.path + "/strata-\(stem)-" + UUID().uuidString
