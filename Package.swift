@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "StrataEngine", dependencies: ["StrataHTTP", "StrataHash"]),
         .target(name: "StrataProcess"),
         .target(name: "StrataRegistry", dependencies: ["StrataHTTP", "StrataHash", "StrataProcess"]),
-        .target(name: "StrataImages", dependencies: ["StrataArchive", "StrataHash", "StrataCache", "StrataEngine", "StrataRegistry"]),
+        .target(name: "StrataImages", dependencies: ["StrataArchive", "StrataFleet", "StrataHash", "StrataCache", "StrataEngine",
+                                                    "StrataRegistry"]),
         .target(name: "StrataBuild", dependencies: ["StrataFleet", "StrataHash", "StrataArchive", "StrataHTTP", "StrataEngine",
                                                     "StrataCache", "StrataPlan", "StrataImages"]),
 

@@ -1,3 +1,4 @@
+import StrataFleet
 import StrataHash
 import StrataRegistry
 
@@ -44,11 +45,10 @@ public enum RegistryIndexPush {
 
     /// `os/architecture[/variant]` as an index entry's platform.
     static func platform(_ text: String, of reference: String) throws -> Platform {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard (2...3).contains(parts.count), !parts.contains(where: \.isEmpty) else {
+        guard let parsed = BuildPlatform(text) else {
             throw ImageTransfer.RegistryError.unsupportedManifest(
                 reference: reference, reason: "platform '\(text)' is not os/architecture[/variant]")
         }
-        return Platform(architecture: parts[1], os: parts[0], variant: parts.count == 3 ? parts[2] : nil)
+        return Platform(architecture: parsed.architecture, os: parsed.os, variant: parsed.variant)
     }
 }

@@ -63,11 +63,8 @@ extension Strata {
 
         func validate() throws {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-            if let platform {
-                let parts = platform.split(separator: "/", omittingEmptySubsequences: false)
-                if !(2...3).contains(parts.count) || parts.contains(where: \.isEmpty) {
-                    throw ValidationError("--platform \(platform): a platform is os/arch[/variant], e.g. linux/arm64")
-                }
+            if let platform, BuildPlatform(platform) == nil {
+                throw ValidationError("--platform \(platform): a platform is os/arch[/variant], e.g. linux/arm64")
             }
         }
 

@@ -74,7 +74,9 @@ import Testing
         ("registry: x\nregistry: y\n", 2, "registry: duplicate key (first on line 1)", nil),
         ("images:\n  a:\n    context: a\n    args: [A=1]\n", 4, "images.a.args: expected a mapping, found a list", nil),
         ("remote_cache: maybe\n", 1, "remote_cache: expected true or false, found 'maybe'", nil),
-        ("defaults:\n  platforms: [amd64]\n", 2, "defaults.platforms: 'amd64' is not a platform", "write os/arch, e.g. linux/amd64"),
+        ("defaults:\n  platforms: [amd64]\n", 2, "defaults.platforms: 'amd64' is not a platform", "write os/arch[/variant], e.g. linux/arm64"),
+        ("images:\n  a:\n    context: a\n    platforms: [linux/arm64, linux//v8]\n", 4,
+         "images.a.platforms: 'linux//v8' is not a platform", "write os/arch[/variant], e.g. linux/arm64"),
         ("images:\n  a:\n    context: a\n  b: {context: b\n", 5, "invalid YAML", nil),
         ("imagess: {}\n", 1, "imagess: unknown key", "did you mean 'images'?"),
         ("include: [missing.yaml]\n", 1, "include.0: included file 'missing.yaml' does not exist", nil),
@@ -155,6 +157,22 @@ import Testing
         let error = #expect(throws: Manifest.Error.self) { try ManifestLoader.load(path: tree.path("docker-compose.yml")) }
         #expect(error?.location.line == 4)
         #expect(error?.message.contains("services.web.build.args: expected a list") == true)
+
+        let platform = try TempTree(["docker-compose.yml": "services:\n  web:\n    build: web\n    platform: arm64\n"])
+        let refused = #expect(throws: Manifest.Error.self) { try ManifestLoader.load(path: platform.path("docker-compose.yml")) }
+        #expect(refused?.location.line == 4)
+        #expect(refused?.message == "services.web.platform: 'arm64' is not a platform", "\(String(describing: refused))")
+        #expect(refused?.hint == BuildPlatform.hint)
+    }
+
+    @Test(arguments: [
+        ("linux/amd64", BuildPlatform(os: "linux", architecture: "amd64")),
+        ("linux/arm/v7", BuildPlatform(os: "linux", architecture: "arm", variant: "v7")),
+        ("amd64", nil), ("linux/", nil), ("/amd64", nil), ("linux//v8", nil), ("linux/arm64/v8/x", nil), ("", nil),
+    ] as [(String, BuildPlatform?)])
+    func platformsAreOsArchAndAnOptionalVariant(text: String, expected: BuildPlatform?) {
+        #expect(BuildPlatform(text) == expected)
+        if let expected { #expect(expected.description == text) }
     }
 
     @Test(arguments: [

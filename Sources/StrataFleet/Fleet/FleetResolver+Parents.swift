@@ -5,12 +5,10 @@ extension FleetResolver {
     /// BuildKit's automatic platform args, in scope in FROM lines without an ARG
     /// (moby/buildkit `frontend/dockerfile/dockerfile2llb/convert.go`, `buildArgsFromPlatform`).
     static func platformArgs(_ platform: String?) -> [String: String] {
-        let target = platform ?? "linux/amd64"
-        let parts = target.split(separator: "/").map(String.init)
-        let args = ["TARGETPLATFORM": target, "TARGETOS": parts.first ?? "linux",
-                    "TARGETARCH": parts.count > 1 ? parts[1] : "amd64", "TARGETVARIANT": parts.count > 2 ? parts[2] : "",
-                    "BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux", "BUILDARCH": "amd64", "BUILDVARIANT": ""]
-        return args
+        let target = platform.flatMap(BuildPlatform.init) ?? BuildPlatform(os: "linux", architecture: "amd64")
+        return ["TARGETPLATFORM": target.description, "TARGETOS": target.os, "TARGETARCH": target.architecture,
+                "TARGETVARIANT": target.variant ?? "",
+                "BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux", "BUILDARCH": "amd64", "BUILDVARIANT": ""]
     }
 
     /// Values of the global ARGs (before the first FROM) for a node: its build arg when the

@@ -26,7 +26,11 @@ enum ComposeLoader {
                 image.fieldLocations["tags"] = reference.keyLocation
             }
             if let platform = fields["platform"] {
-                image.settings.platforms = [try platform.string()]
+                let written = try platform.string()
+                guard BuildPlatform(written) != nil else {
+                    throw platform.error("'\(written)' is not a platform", hint: BuildPlatform.hint)
+                }
+                image.settings.platforms = [written]
             }
             images.append(image)
         }

@@ -101,8 +101,8 @@ struct LoadState {
         if let labels = fields["labels"] { settings.labels = try labels.stringMap() }
         if let platforms = fields["platforms"] {
             let list = try platforms.stringOrList()
-            for platform in list where platform.split(separator: "/").count < 2 {
-                throw platforms.error("'\(platform)' is not a platform", hint: "write os/arch, e.g. linux/amd64")
+            for platform in list where BuildPlatform(platform) == nil {
+                throw platforms.error("'\(platform)' is not a platform", hint: BuildPlatform.hint)
             }
             settings.platforms = list
         }

@@ -1,0 +1,26 @@
+/// A build platform as `platforms:`, compose's `platform:` and `--platform` spell it:
+/// `os/arch[/variant]` (`linux/arm64`, `linux/arm/v7`), the fields of BuildKit's platform and
+/// of an OCI image index entry. The one rule every reader of a platform applies.
+public struct BuildPlatform: Sendable, Equatable, CustomStringConvertible {
+    public var os: String
+    public var architecture: String
+    public var variant: String?
+
+    public init(os: String, architecture: String, variant: String? = nil) {
+        self.os = os
+        self.architecture = architecture
+        self.variant = variant
+    }
+
+    /// nil unless `text` is `os/arch` or `os/arch/variant` with no empty part.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard (2...3).contains(parts.count), !parts.contains(where: \.isEmpty) else { return nil }
+        self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
+    }
+
+    public var description: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "/") }
+
+    /// The hint of an error about a platform that is not one.
+    public static let hint = "write os/arch[/variant], e.g. linux/arm64"
+}
