@@ -43,10 +43,31 @@ extension RegistryClient {
     /// sent with `PATCH`. When the registry lost or refused the upload
     /// (404, 400, 416), it starts over — after a `HEAD`, since a final `PUT`
     /// whose answer was lost may have completed it.
+    ///
+    /// Pushes of one blob to one repository run one after the other (two platforms of an
+    /// image share their layers and push at once): the second finds the blob there. Sent
+    /// twice at once, the reference registry can refuse one upload as DIGEST_INVALID.
     public func pushBlob(
         repository: String, digest: Digest, size: Int64, from source: BlobSource, mountFrom: [String] = [],
         chunkSize: Int64? = nil
     ) async throws -> BlobPushResult {
+        let key = repository + "@" + digest.description
+        await blobUploads.acquire(key)
+        do {
+            let result = try await pushBlobAlone(repository: repository, digest: digest, size: size, from: source,
+                                                 mountFrom: mountFrom, chunkSize: chunkSize)
+            await blobUploads.release(key)
+            return result
+        } catch {
+            await blobUploads.release(key)
+            throw error
+        }
+    }
+
+    private func pushBlobAlone(
+        repository: String, digest: Digest, size: Int64, from source: BlobSource, mountFrom: [String], chunkSize: Int64?
+    ) async throws -> BlobPushResult {
+        try Task.checkCancellation()
         if try await blobSize(repository: repository, digest: digest) != nil { return .alreadyPresent }
         let upload = Upload(client: self, repository: repository, digest: digest, size: size, source: source)
         var session: (location: String, offset: Int64)?
@@ -233,5 +254,29 @@ final class FileRangeStream: HTTPBodyStream {
         }
         remaining -= Int64(data.count)
         return data.copyBytes(to: buffer)
+    }
+}
+
+/// One holder at a time per key (`repository@digest`); waiters are served in the order they
+/// came. A waiter is never cancelled while it waits: it waits for one upload, which a
+/// cancellation ends too, and checks for cancellation once it holds the key.
+actor BlobUploadLocks {
+    private var held: Set<String> = []
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    func acquire(_ key: String) async {
+        if held.insert(key).inserted { return }
+        await withCheckedContinuation { waiting[key, default: []].append($0) }
+    }
+
+    /// Hands the key to the next waiter, or frees it.
+    func release(_ key: String) {
+        guard var queue = waiting[key], !queue.isEmpty else {
+            held.remove(key)
+            return
+        }
+        let next = queue.removeFirst()
+        waiting[key] = queue.isEmpty ? nil : queue
+        next.resume()
     }
 }

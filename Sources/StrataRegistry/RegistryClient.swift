@@ -18,6 +18,8 @@ public struct RegistryClient: Sendable {
     public let retryPolicy: RetryPolicy
     let transport: any HTTPTransport
     let auth: AuthSession
+    /// Shared by copies, like `auth`: one upload at a time of a blob to a repository.
+    let blobUploads = BlobUploadLocks()
 
     /// Creates a client for `host`. Plain HTTP is used only for a loopback host
     /// (127.0.0.0/8, `localhost`, `::1`) or when `insecure` is set; HTTPS otherwise.

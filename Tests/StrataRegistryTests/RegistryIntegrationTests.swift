@@ -134,6 +134,25 @@ struct TestImage {
         #expect(try await client.blobSize(repository: repository, digest: SHA256.hash([0])) == nil)
     }
 
+    /// Two platforms of one image share layers and push at once: one blob, one upload.
+    @Test func oneBlobPushedToOneRepositoryAtOnceIsUploadedOnce() async throws {
+        let directory = try TempDirectory()
+        let client = RegistryClient(host: testRegistry)
+        let repository = uniqueRepository("same-blob")
+        let blob = try directory.randomFile("shared", size: 3 << 20, seed: 77)
+        let results = try await withThrowingTaskGroup(of: BlobPushResult.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    try await client.pushBlob(repository: repository, digest: blob.digest, size: 3 << 20, from: .file(blob.path))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { $0 == .uploaded }.count == 1, "\(results)")
+        #expect(results.filter { $0 == .alreadyPresent }.count == 5, "\(results)")
+        #expect(try await client.blobSize(repository: repository, digest: blob.digest) == 3 << 20)
+    }
+
     @Test func aDownloadThatDoesNotMatchItsDigestLeavesNoFile() async throws {
         let directory = try TempDirectory()
         let client = RegistryClient(host: testRegistry)
