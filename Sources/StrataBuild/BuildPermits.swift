@@ -61,12 +61,6 @@ actor BuildPermits {
         return Permit(self)
     }
 
-    /// A place in line, then its permit.
-    func acquire(priority: Int = 0) async throws -> Permit {
-        try Task.checkCancellation()
-        return try await acquire(enqueue(priority: priority))
-    }
-
     fileprivate func release() {
         available += 1
         grantFree()

@@ -2,6 +2,14 @@ import Synchronization
 import Testing
 @testable import StrataBuild
 
+extension BuildPermits {
+    /// A place in line, then its permit (the scheduler takes the two steps apart).
+    func acquire(priority: Int = 0) async throws -> Permit {
+        try Task.checkCancellation()
+        return try await acquire(enqueue(priority: priority))
+    }
+}
+
 @Suite struct BuildPermitsTests {
     /// The order permits were granted in.
     final class Grants: Sendable {

@@ -22,7 +22,7 @@ import Testing
         return "sha256:" + hex
     }
 
-    static func prefix() -> String { "127.0.0.1:5000/it-" + UUID().uuidString.prefix(8).lowercased() }
+    static func prefix() -> String { Bench.scratchRegistry("it", host: "127.0.0.1:5000") }
 
     @Test func buildPushSecondPushRemoteCachePullAndRun() throws {
         try Bench.requireEngine()

@@ -66,10 +66,11 @@ enum Bench {
         try #require(ping.status == 0, "no Docker engine at \(dockerHost): run scripts/test, which starts one (\(ping.stderr))")
     }
 
-    /// A registry prefix of this test's own, for images it builds but never pushes: tests
-    /// run at once in one engine, and each removes what it tagged (`removeImages`).
-    static func scratchRegistry(_ stem: String) -> String {
-        "strata-it.test/\(stem)-" + UUID().uuidString.prefix(8).lowercased()
+    /// A registry prefix of this test's own (under `host`, a name for images never pushed by
+    /// default): tests run at once in one engine, and each removes what it tagged
+    /// (`removeImages`).
+    static func scratchRegistry(_ stem: String, host: String = "strata-it.test") -> String {
+        "\(host)/\(stem)-" + UUID().uuidString.prefix(8).lowercased()
     }
 
     /// Untags every engine image under `prefix` (an image goes with its last tag): a run of

@@ -4,23 +4,19 @@
 public struct BuildPlatform: Sendable, Equatable, CustomStringConvertible {
     public var os: String
     public var architecture: String
-    public var variant: String?
+    public var variant: String? = nil
 
-    public init(os: String, architecture: String, variant: String? = nil) {
-        self.os = os
-        self.architecture = architecture
-        self.variant = variant
-    }
+    public var description: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "/") }
 
+    /// The hint of an error about a platform that is not one.
+    public static let hint = "write os/arch[/variant], e.g. linux/arm64"
+}
+
+extension BuildPlatform {
     /// nil unless `text` is `os/arch` or `os/arch/variant` with no empty part.
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard (2...3).contains(parts.count), !parts.contains(where: \.isEmpty) else { return nil }
         self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
     }
-
-    public var description: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "/") }
-
-    /// The hint of an error about a platform that is not one.
-    public static let hint = "write os/arch[/variant], e.g. linux/arm64"
 }

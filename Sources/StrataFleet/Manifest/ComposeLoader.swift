@@ -27,9 +27,7 @@ enum ComposeLoader {
             }
             if let platform = fields["platform"] {
                 let written = try platform.string()
-                guard BuildPlatform(written) != nil else {
-                    throw platform.error("'\(written)' is not a platform", hint: BuildPlatform.hint)
-                }
+                try LoadState.checkPlatform(written, in: platform)
                 image.settings.platforms = [written]
             }
             images.append(image)

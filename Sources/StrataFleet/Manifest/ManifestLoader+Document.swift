@@ -95,15 +95,18 @@ struct LoadState {
         return try settings(fields)
     }
 
+    /// Refuses `text`, read from `value`, unless it is a platform (`BuildPlatform`).
+    static func checkPlatform(_ text: String, in value: YAMLValue) throws(Manifest.Error) {
+        guard BuildPlatform(text) != nil else { throw value.error("'\(text)' is not a platform", hint: BuildPlatform.hint) }
+    }
+
     static func settings(_ fields: [String: YAMLValue]) throws(Manifest.Error) -> BuildSettings {
         var settings = BuildSettings()
         if let args = fields["args"] { settings.args = try args.stringMap() }
         if let labels = fields["labels"] { settings.labels = try labels.stringMap() }
         if let platforms = fields["platforms"] {
             let list = try platforms.stringOrList()
-            for platform in list where BuildPlatform(platform) == nil {
-                throw platforms.error("'\(platform)' is not a platform", hint: BuildPlatform.hint)
-            }
+            for platform in list { try Self.checkPlatform(platform, in: platforms) }
             settings.platforms = list
         }
         if let network = fields["network"] { settings.network = try network.string() }
