@@ -105,7 +105,11 @@ public struct Scheduler: Sendable {
                         (fleet.nodes[$0].name, NodeBuilder.keyReference(fleet: fleet, node: fleet.nodes[$0], key: outcomes[$0]!.key))
                     })
                     let ticket = await permits.enqueue(priority: priority[index] ?? 0)
-                    group.addTask { (index, await self.process(entry, parentReferences: exact, permits: permits, ticket: ticket)) }
+                    group.addTask {
+                        // The tuple is built after the await (docs/release-miscompile.md).
+                        let outcome = await self.process(entry, parentReferences: exact, permits: permits, ticket: ticket)
+                        return (index, outcome)
+                    }
                 }
                 pending = still
             }

@@ -56,7 +56,11 @@ func concurrentMap<T: Sendable, R: Sendable>(
         func launch() {
             guard next < items.count else { return }
             let index = next, item = items[index]
-            group.addTask { (index, try await body(item)) }
+            group.addTask {
+                // The tuple is built after the await (docs/release-miscompile.md).
+                let result = try await body(item)
+                return (index, result)
+            }
             next += 1
         }
         for _ in 0..<max(1, limit) { launch() }

@@ -52,7 +52,9 @@ public struct RegistryCopy: Sendable {
             blobs.append(blob)
         }
         let results = try await concurrentMap(blobs, limit: jobs) { blob in
-            (try await Self.copyBlob(blob, from: source, to: destination), blob.size)
+            // The tuple is built after the await (docs/release-miscompile.md).
+            let result = try await Self.copyBlob(blob, from: source, to: destination)
+            return (result, blob.size)
         }
         for (result, size) in results { report.count(result, size: size) }
     }

@@ -96,7 +96,10 @@ public struct Planner {
             for position in misses {
                 let node = entries[position].node, key = entries[position].key.key
                 group.addTask {
-                    do { return (position, .success(try await remote.find(node: node, key: key))) } catch { return (position, .failure(error)) }
+                    // The tuple is built after the await (docs/release-miscompile.md).
+                    let result: Result<RemoteHit?, any Error>
+                    do { result = .success(try await remote.find(node: node, key: key)) } catch { result = .failure(error) }
+                    return (position, result)
                 }
             }
             var results: [Int: Result<RemoteHit?, any Error>] = [:]

@@ -50,7 +50,10 @@ extension Strata {
             let found = await withTaskGroup(of: (Int, Result<String?, any Error>).self) { group in
                 for (position, move) in moves.enumerated() {
                     group.addTask {
-                        do { return (position, .success(try await access.manifestDigest(move.from))) } catch { return (position, .failure(error)) }
+                        // The tuple is built after the await (docs/release-miscompile.md).
+                        let result: Result<String?, any Error>
+                        do { result = .success(try await access.manifestDigest(move.from)) } catch { result = .failure(error) }
+                        return (position, result)
                     }
                 }
                 var results: [Int: Result<String?, any Error>] = [:]

@@ -114,11 +114,12 @@ func publish(_ entries: [PlanEntry], publisher: Publisher, engine: (any Containe
                 }
                 running += 1
                 group.addTask {
-                    do {
-                        return (item.entry, .success(try await publisher.push(item.entry, engine: engine, extraTags: item.extra)))
-                    } catch {
-                        return (item.entry, .failure(error))
+                    // The tuple is built after the await (docs/release-miscompile.md).
+                    let result: Result<PublishedNode, any Error>
+                    do { result = .success(try await publisher.push(item.entry, engine: engine, extraTags: item.extra)) } catch {
+                        result = .failure(error)
                     }
+                    return (item.entry, result)
                 }
             }
             waiting = still
