@@ -6,16 +6,12 @@ import Testing
 /// engine and registry `scripts/test` started. No engine is a failure, never a skip: the
 /// suite exists to prove strata against the real thing.
 enum Bench {
-    /// The products folder (`.build/debug`): the test runner lives there too.
-    static var productsDirectory: URL {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("strata").path) {
-            url = url.deletingLastPathComponent()
-        }
-        return url
+    /// The release executable, the one users get (Swift 6.3's optimizer has broken it where
+    /// the debug build worked): `STRATA_BINARY`, which `scripts/test` sets after
+    /// `swift build -c release`, else the package's `.build/release/strata`.
+    static var strata: String {
+        ProcessInfo.processInfo.environment["STRATA_BINARY"] ?? repository.appendingPathComponent(".build/release/strata").path
     }
-
-    static var strata: String { productsDirectory.appendingPathComponent("strata").path }
 
     static var repository: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -53,7 +49,9 @@ enum Bench {
     }
 
     static func strata(_ arguments: [String], in directory: String? = nil) throws -> Result {
-        try run(strata, arguments, in: directory)
+        try #require(FileManager.default.isExecutableFile(atPath: strata),
+                     "no release strata at \(strata): run scripts/test, or swift build -c release first")
+        return try run(strata, arguments, in: directory)
     }
 
     static func docker(_ arguments: [String]) throws -> Result {

@@ -15,32 +15,15 @@ enum StrataBinary {
         var signaled: Bool
     }
 
-    /// The executable next to the test bundle (SwiftPM puts every product of a build in one
-    /// folder), else in the package's `.build/debug`, else `STRATA_BINARY`.
+    /// The release executable, the one users get (Swift 6.3's optimizer has broken it where
+    /// the debug build worked): `STRATA_BINARY`, which `scripts/test` sets after
+    /// `swift build -c release`, else the package's `.build/release/strata`.
     static let url: URL? = {
-        var candidates: [URL] = []
-        if let explicit = ProcessInfo.processInfo.environment["STRATA_BINARY"] {
-            candidates.append(URL(fileURLWithPath: explicit))
-        }
-        for start in [Bundle.main.bundleURL, Bundle.main.executableURL].compactMap({ $0 }) {
-            var folder = start
-            for _ in 0..<3 {
-                candidates.append(folder.appendingPathComponent("strata"))
-                folder.deleteLastPathComponent()
-            }
-        }
-        for argument in CommandLine.arguments.prefix(1) {
-            candidates.append(URL(fileURLWithPath: argument).deletingLastPathComponent().appendingPathComponent("strata"))
-        }
         let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        candidates.append(package.appendingPathComponent(".build/debug/strata"))
-        candidates.append(package.appendingPathComponent(".build/release/strata"))
-        return candidates.first { url in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
-                && FileManager.default.isExecutableFile(atPath: url.path)
-        }
+        let url = ProcessInfo.processInfo.environment["STRATA_BINARY"].map { URL(fileURLWithPath: $0) }
+            ?? package.appendingPathComponent(".build/release/strata")
+        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
     }()
 
     /// Starts `strata arguments` in `directory`; output goes to temporary files, so a killed
@@ -51,7 +34,7 @@ enum StrataBinary {
         let stderrPath: String
 
         init(_ arguments: [String], in directory: String?, environment: [String: String]) throws {
-            let executable = try #require(StrataBinary.url, "the strata executable was not found; build it first (swift build)")
+            let executable = try #require(StrataBinary.url, "the release strata executable was not found; run scripts/test, or swift build -c release first")
             let base = FileManager.default.temporaryDirectory.path + "/strata-run-" + UUID().uuidString
             stdoutPath = base + ".out"
             stderrPath = base + ".err"
