@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "StrataImages", dependencies: ["StrataArchive", "StrataFleet", "StrataHash", "StrataCache", "StrataEngine",
                                                     "StrataRegistry"]),
         .target(name: "StrataBuild", dependencies: ["StrataFleet", "StrataHash", "StrataArchive", "StrataHTTP", "StrataEngine",
-                                                    "StrataCache", "StrataPlan", "StrataImages"]),
+                                                    "StrataCache", "StrataPlan", "StrataImages", "StrataRegistry"]),
 
         .executableTarget(
             name: "strata",

@@ -170,7 +170,7 @@ struct NodeBuilder: Sendable {
             target: node.target,
             platform: node.platform,
             networkMode: options.network ?? node.network,
-            noCache: options.noCache
+            noCache: options.noCache && requested
         )
         let reporter = self.reporter
         let name = node.name

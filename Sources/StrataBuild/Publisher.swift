@@ -5,6 +5,7 @@ import StrataFleet
 import StrataHash
 import StrataImages
 import StrataPlan
+import StrataRegistry
 
 /// What pushing one node did.
 public struct PublishedNode: Sendable {
@@ -183,10 +184,17 @@ public struct Publisher: Sendable {
 }
 
 extension Publisher: RemoteKeyIndex {
-    /// One `HEAD` on `<repository>:strata-<key>`.
+    /// One `HEAD` on `<repository>:strata-<key>`. A registry that cannot be reached has
+    /// no hit: the caller warns once (`RegistryAccess.unreachable`), not once per node.
     public func find(node: BuildNode, key: String) async throws -> RemoteHit? {
         let repository = try repository(for: node)
-        guard let digest = try await access.manifestDigest(repository.with(reference: NodeBuilder.keyTag(key))) else { return nil }
+        let digest: String?
+        do {
+            digest = try await access.manifestDigest(repository.with(reference: NodeBuilder.keyTag(key)))
+        } catch Registry.Error.unreachable {
+            return nil
+        }
+        guard let digest else { return nil }
         return RemoteHit(repository: repository.name, digest: digest)
     }
 }

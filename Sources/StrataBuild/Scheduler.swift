@@ -10,6 +10,8 @@ public struct SchedulerOptions: Sendable {
     public var jobs: Int
     /// Stop everything at the first failure (else other branches go on).
     public var failFast: Bool
+    /// `--no-cache`: the requested nodes are built again, ignoring recorded keys and the
+    /// engine's build cache; their parents are still reused.
     public var noCache: Bool
     /// `--network`, overriding the manifest's.
     public var network: String?
@@ -183,8 +185,9 @@ public struct Scheduler: Sendable {
         }
         let builder = NodeBuilder(fleet: fleet, engine: engine, cache: cache, options: options, reporter: reporter)
         let requested = options.requested.contains(entry.index)
+        let reusable = !(options.noCache && requested)
         var reason = entry.reason
-        if let hit = entry.remote, entry.record == nil, !options.noCache {
+        if let hit = entry.remote, entry.record == nil, reusable {
             // A remote hit is never rebuilt; its image is pulled only when this run needs it.
             let needed = requested || entries.contains { $0.status == .miss && fleet.graph.parents[$0.index].contains(entry.index) }
             switch await builder.reuseRemote(entry, hit: hit, needed: needed, requested: requested) {
@@ -194,7 +197,7 @@ public struct Scheduler: Sendable {
             case .rebuild(let because):
                 reason = because
             }
-        } else if entry.status == .hit && !options.noCache {
+        } else if entry.status == .hit && reusable {
             switch await builder.reuse(entry, requested: requested) {
             case .reused(var outcome):
                 outcome.seconds = elapsed()
@@ -204,9 +207,11 @@ public struct Scheduler: Sendable {
             }
         }
         if options.noDeps && !requested {
-            let wave = entry.wave
-            return NodeOutcome(node: entry.node.name, index: entry.index, status: .failed, seconds: elapsed(), key: entry.key.key,
-                               message: "parent \(entry.node.name) (wave \(wave)) is not built for key \(entry.key.key.prefix(12)); build it first or drop --no-deps")
+            // Not a failure of this run: in a CI matrix the parent's own job failed or has
+            // not pushed, and that job reports it; its dependents here are skipped.
+            return NodeOutcome(node: entry.node.name, index: entry.index, status: .skipped, seconds: elapsed(), key: entry.key.key,
+                               message: "parent \(entry.node.name) (wave \(entry.wave)) is not built for key "
+                                   + "\(entry.key.key.prefix(12)) (\(reason)); build it first or drop --no-deps")
         }
         reporter.started(node: entry.node.name, reason: reason)
         var outcome = await builder.build(entry, parentReferences: parentReferences, requested: requested, permit: permit)

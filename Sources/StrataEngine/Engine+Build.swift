@@ -17,7 +17,8 @@ extension Engine {
         }
     }
 
-    /// The request itself. It has no stall limit: a silent `RUN` step sends nothing for minutes.
+    /// The request itself, under the build's own stall limit (`STRATA_BUILD_IDLE_TIMEOUT`):
+    /// a silent `RUN` step sends nothing for minutes.
     func build(
         query: [(String, String)], body: HTTPBody, contentType: String?, events: @escaping @Sendable (BuildEvent) -> Void
     ) async throws -> BuildResult {
@@ -25,7 +26,7 @@ extension Engine {
         let name = requestName("POST", target)
         let request = HTTPRequest(method: "POST", url: endpoint.baseURL + target,
                                   headers: contentType.map { ["Content-Type": $0] } ?? [:], body: body,
-                                  lowSpeedLimit: .disabled)
+                                  lowSpeedLimit: timeouts.buildIdleLimit)
         var progress = BuildProgress()
         do {
             try await mappingErrors(name) {

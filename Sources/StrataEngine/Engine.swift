@@ -17,30 +17,35 @@ public struct Engine: ContainerEngine {
     public let endpoint: Endpoint
     /// The API version requests use (`/v1.41/…`).
     public let apiVersion: String
+    /// Connect and stall limits; the build stream has its own (`buildIdle`).
+    public let timeouts: HTTPTimeouts
     let client: HTTPClient
 
     /// An engine at `endpoint` spoken to in `apiVersion`, without asking it anything.
     /// `transport` defaults to libcurl configured for the endpoint (tests pass a fake).
-    public init(endpoint: Endpoint, apiVersion: String, transport: (any HTTPTransport)? = nil) {
+    public init(endpoint: Endpoint, apiVersion: String, transport: (any HTTPTransport)? = nil,
+                timeouts: HTTPTimeouts = HTTPTimeouts()) {
         self.endpoint = endpoint
         self.apiVersion = apiVersion
-        client = HTTPClient(transport: transport ?? Self.transport(for: endpoint))
+        self.timeouts = timeouts
+        client = HTTPClient(transport: transport ?? Self.transport(for: endpoint, timeouts: timeouts))
     }
 
     /// Finds the engine the way the docker CLI does (see `Endpoint.resolve`) and
-    /// negotiates the API version with it.
+    /// negotiates the API version with it, under the time limits `environment` sets.
     public static func connect(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> Engine {
-        try await connect(to: Endpoint.resolve(environment: environment))
+        try await connect(to: Endpoint.resolve(environment: environment), timeouts: HTTPTimeouts(environment: environment))
     }
 
     /// Negotiates the API version with the engine at `endpoint` (`GET /version`,
     /// unversioned): the server's version capped at `maximumAPIVersion`, raised to
     /// the server's `MinAPIVersion` when that is newer (Docker 25 and later refuse
     /// old versions; the endpoints strata uses are the same in both).
-    public static func connect(to endpoint: Endpoint, transport: (any HTTPTransport)? = nil) async throws -> Engine {
-        let probe = Engine(endpoint: endpoint, apiVersion: maximumAPIVersion, transport: transport)
+    public static func connect(to endpoint: Endpoint, transport: (any HTTPTransport)? = nil,
+                               timeouts: HTTPTimeouts = HTTPTimeouts()) async throws -> Engine {
+        let probe = Engine(endpoint: endpoint, apiVersion: maximumAPIVersion, transport: transport, timeouts: timeouts)
         let response = try await probe.send("GET", "/version", versioned: false)
         struct Version: Decodable {
             var ApiVersion: String?
@@ -62,7 +67,8 @@ public struct Engine: ContainerEngine {
         if let serverMinimum = version.MinAPIVersion.flatMap(APIVersion.init), serverMinimum > chosen {
             chosen = serverMinimum
         }
-        return Engine(endpoint: endpoint, apiVersion: chosen.description, transport: transport ?? probe.client.transport)
+        return Engine(endpoint: endpoint, apiVersion: chosen.description, transport: transport ?? probe.client.transport,
+                      timeouts: timeouts)
     }
 
     /// Checks that the engine answers (`GET /_ping`).
@@ -70,9 +76,9 @@ public struct Engine: ContainerEngine {
         _ = try await send("GET", "/_ping", versioned: false)
     }
 
-    static func transport(for endpoint: Endpoint) -> CurlTransport {
+    static func transport(for endpoint: Endpoint, timeouts: HTTPTimeouts) -> CurlTransport {
         CurlTransport(configuration: CurlTransport.Configuration(
-            unixSocketPath: endpoint.unixSocketPath, tls: endpoint.tls ?? TLSOptions(), connectTimeout: .seconds(10)))
+            unixSocketPath: endpoint.unixSocketPath, tls: endpoint.tls ?? TLSOptions(), timeouts: timeouts))
     }
 }
 
@@ -139,6 +145,10 @@ extension Engine {
                 : .refused(request: request, status: status, message: body)
         case .bodyStream(_, let underlying):
             return .transfer(request: request, reason: "reading the request body failed: \(underlying)")
+        case .timedOut(_, let limit):
+            return .transfer(request: request, reason: "the engine at \(endpoint.host): \(limit)")
+        case .truncated(_, let detail):
+            return .transfer(request: request, reason: detail)
         }
     }
 

@@ -48,14 +48,6 @@ final class CurlTransfer {
         }
     }
 
-    /// Delivers the head if the server's response had no blank line to end it
-    /// (for example an aborted response); the status comes from libcurl.
-    func finishHead(status fallback: Int) {
-        guard !headDelivered else { return }
-        headDelivered = true
-        onHead(status == 0 ? fallback : status, headers)
-    }
-
     fileprivate func header(_ line: Substring) {
         if line.hasPrefix("HTTP/") {
             // A new response starts (after 100 Continue or a followed redirect).

@@ -13,10 +13,9 @@ public struct CurlTransport: HTTPTransport {
         public var unixSocketPath: String?
         /// Certificates for https:// (DOCKER_CERT_PATH, a private registry).
         public var tls: TLSOptions
-        /// Time allowed to connect (CURLOPT_CONNECTTIMEOUT_MS).
-        public var connectTimeout: Duration
-        /// The default stall limit; a request can override it.
-        public var lowSpeedLimit: HTTPLowSpeedLimit
+        /// Time allowed to connect (CURLOPT_CONNECTTIMEOUT_MS) and the default stall
+        /// limit (CURLOPT_LOW_SPEED_*), which a request can override.
+        public var timeouts: HTTPTimeouts
         /// Honour `http_proxy`, `https_proxy` and `no_proxy` from the
         /// environment. Off by default: libcurl reads them on its own, and a
         /// proxy set for other tools must not capture the engine or a loopback registry.
@@ -28,15 +27,13 @@ public struct CurlTransport: HTTPTransport {
         public init(
             unixSocketPath: String? = nil,
             tls: TLSOptions = TLSOptions(),
-            connectTimeout: Duration = .seconds(30),
-            lowSpeedLimit: HTTPLowSpeedLimit = HTTPLowSpeedLimit(bytesPerSecond: 1, seconds: 120),
+            timeouts: HTTPTimeouts = HTTPTimeouts(),
             useEnvironmentProxy: Bool = false,
             userAgent: String = "strata"
         ) {
             self.unixSocketPath = unixSocketPath
             self.tls = tls
-            self.connectTimeout = connectTimeout
-            self.lowSpeedLimit = lowSpeedLimit
+            self.timeouts = timeouts
             self.useEnvironmentProxy = useEnvironmentProxy
             self.userAgent = userAgent
         }
@@ -96,14 +93,22 @@ public struct CurlTransport: HTTPTransport {
                 chunkSink.yield(chunk)
                 return control.produced(chunk.count)
             })
+        // Connections libcurl made: none means a time-out hit the connect phase.
+        var connections = 0
         do {
             let easy = try CurlEasy(endpoint: endpoint)
+            defer { connections = (try? easy.info(CURLINFO_NUM_CONNECTS)) ?? 0 }
             try configure(easy, request, configuration, transfer)
             try withExtendedLifetime(transfer) { try easy.perform() }
-            transfer.finishHead(status: try easy.info(CURLINFO_RESPONSE_CODE))
+            // libcurl ends a transfer without error when the connection closes inside the
+            // response head; such a head is not an answer (a proxy that cuts connections
+            // turned it into "202 without a Location").
+            guard transfer.headDelivered else {
+                throw HTTPError.truncated(url: endpoint, detail: "the connection closed inside the response headers")
+            }
             chunkSink.finish()
         } catch {
-            let failure = reason(for: error, transfer, endpoint: endpoint)
+            let failure = reason(for: error, transfer, connections: connections, request: request, configuration: configuration)
             if transfer.headDelivered {
                 chunkSink.finish(throwing: failure)
             } else {
@@ -114,13 +119,32 @@ public struct CurlTransport: HTTPTransport {
     }
 
     /// What a failed transfer means to the caller: a cancelled task, a body
-    /// stream that threw, or libcurl's own error.
-    private static func reason(for error: any Error, _ transfer: CurlTransfer, endpoint: String) -> any Error {
+    /// stream that threw, a time limit (named with the variable that sets it), a
+    /// response cut short, or libcurl's own error.
+    private static func reason(
+        for error: any Error, _ transfer: CurlTransfer, connections: Int, request: HTTPRequest, configuration: Configuration
+    ) -> any Error {
+        let endpoint = describe(request, configuration)
         if let bodyError = transfer.bodyError {
             return HTTPError.bodyStream(url: endpoint, underlying: bodyError)
         }
         if transfer.control.isCancelled { return CancellationError() }
-        return error
+        guard case .transport(_, let code, let message) = error as? HTTPError else { return error }
+        switch code {
+        case 28:  // CURLE_OPERATION_TIMEDOUT: no connection was made, or the stall limit cut it.
+            if connections == 0 && !transfer.headDelivered {
+                let seconds = configuration.timeouts.connect.components.seconds
+                return HTTPError.timedOut(url: endpoint, limit: "no connection within \(seconds) s (STRATA_CONNECT_TIMEOUT)")
+            }
+            let limit = request.lowSpeedLimit ?? configuration.timeouts.idleLimit
+            let setting = limit.setting.map { " (\($0))" } ?? ""
+            let phase = transfer.headDelivered ? "the response stalled" : "no answer"
+            return HTTPError.timedOut(url: endpoint, limit: "\(phase): nothing received for \(limit.seconds) s\(setting)")
+        case 18:  // CURLE_PARTIAL_FILE: fewer body bytes than Content-Length announced.
+            return HTTPError.truncated(url: endpoint, detail: message)
+        default:
+            return error
+        }
     }
 
     private static func configure(
@@ -143,8 +167,8 @@ public struct CurlTransport: HTTPTransport {
             try easy.set(CURLOPT_PROXY, "")
         }
         try configuration.tls.apply(to: easy)
-        try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout / .milliseconds(1)))
-        let lowSpeed = request.lowSpeedLimit ?? configuration.lowSpeedLimit
+        try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.timeouts.connect / .milliseconds(1)))
+        let lowSpeed = request.lowSpeedLimit ?? configuration.timeouts.idleLimit
         try easy.set(CURLOPT_LOW_SPEED_LIMIT, lowSpeed.bytesPerSecond)
         try easy.set(CURLOPT_LOW_SPEED_TIME, lowSpeed.seconds)
         if request.followRedirects {

@@ -81,11 +81,14 @@ public struct HTTPLowSpeedLimit: Sendable, Equatable {
     public var bytesPerSecond: Int
     /// How long the speed may stay below the minimum.
     public var seconds: Int
+    /// The environment variable that sets this limit, named when it cuts a transfer.
+    public var setting: String?
 
     /// Creates a limit.
-    public init(bytesPerSecond: Int, seconds: Int) {
+    public init(bytesPerSecond: Int, seconds: Int, setting: String? = nil) {
         self.bytesPerSecond = bytesPerSecond
         self.seconds = seconds
+        self.setting = setting
     }
 
     /// No limit: wait as long as the server keeps the connection.

@@ -14,14 +14,15 @@ public final class RegistryAccess: @unchecked Sendable {
     private let lock = NSLock()
     private var clients: [String: RegistryClient] = [:]
 
-    /// `insecureHosts` may use plain HTTP (loopback hosts always may).
+    /// `insecureHosts` may use plain HTTP (loopback hosts always may). `transport` defaults
+    /// to libcurl under `timeouts`.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment, insecureHosts: Set<String> = [],
-        transport: any HTTPTransport = CurlTransport(), retryPolicy: RetryPolicy = .standard
+        timeouts: HTTPTimeouts = HTTPTimeouts(), transport: (any HTTPTransport)? = nil, retryPolicy: RetryPolicy = .standard
     ) {
         resolver = CredentialResolver(environment: environment)
         self.insecureHosts = insecureHosts
-        self.transport = transport
+        self.transport = transport ?? CurlTransport(configuration: CurlTransport.Configuration(timeouts: timeouts))
         self.retryPolicy = retryPolicy
     }
 
@@ -35,6 +36,12 @@ public final class RegistryAccess: @unchecked Sendable {
             insecure: insecureHosts.contains(host), retryPolicy: retryPolicy)
         clients[host] = client
         return client
+    }
+
+    /// The registries found unreachable so far in this run, with why, by host.
+    public var unreachable: [(host: String, cause: HTTPError)] {
+        let clients = lock.withLock { self.clients }
+        return clients.compactMap { host, client in client.unreachable.map { (host, $0) } }.sorted { $0.host < $1.host }
     }
 
     /// The manifest digest `reference` names, or nil when the registry has no such

@@ -20,6 +20,8 @@ actor AuthSession {
     let credentials: Credentials?
     let transport: any HTTPTransport
     let retryPolicy: RetryPolicy
+    /// The registry's; a token server that cannot be reached makes the registry unusable too.
+    let reachability: HostReachability
     /// Credentials may go to a plain-http token realm (else only to https or loopback).
     let insecure: Bool
     let now: @Sendable () -> Date
@@ -31,9 +33,10 @@ actor AuthSession {
     private var pending: [String: Task<Token, any Error>] = [:]
 
     init(
-        registry: String, credentials: Credentials?, transport: any HTTPTransport, retryPolicy: RetryPolicy, insecure: Bool,
-        now: @escaping @Sendable () -> Date
+        registry: String, credentials: Credentials?, transport: any HTTPTransport, retryPolicy: RetryPolicy,
+        reachability: HostReachability, insecure: Bool, now: @escaping @Sendable () -> Date
     ) {
+        self.reachability = reachability
         self.insecure = insecure
         self.registry = registry
         self.credentials = credentials
@@ -117,10 +120,11 @@ actor AuthSession {
         let started = now()
         let response = try await retryPolicy.run { _ in
             let response: HTTPResponse
+            try reachability.check()
             do {
                 response = try await transport.send(request)
             } catch let error as HTTPError {
-                throw Registry.Error.transport(target: registry, underlying: error)
+                throw reachability.failure(error, target: registry)
             }
             guard response.status == 200 else {
                 let message = redact(serverText(response.body), secrets: credentials?.secrets ?? [])

@@ -36,6 +36,9 @@ public enum Registry {
         case unsupportedChallenge(registry: String, scheme: String)
         /// The connection failed (after the retries the policy allows).
         case transport(target: String, underlying: HTTPError)
+        /// The registry cannot be reached at all (its name does not resolve, it refuses
+        /// connections, TLS fails, or it stalls past a time limit): tried once per run.
+        case unreachable(registry: String, underlying: HTTPError)
         /// Downloaded or announced content does not hash to its digest.
         case digestMismatch(target: String, expected: String, actual: String)
         /// A blob's size differs from the size expected.
@@ -66,6 +69,8 @@ public enum Registry {
                 return "\(registry): the registry asks for \(scheme) authentication, which strata does not support"
             case let .transport(target, underlying):
                 return "\(target): connection failed: \(underlying)"
+            case let .unreachable(registry, underlying):
+                return "\(registry) unreachable: \(underlying)"
             case let .digestMismatch(target, expected, actual):
                 return "\(target): content does not match its digest: expected \(expected), got \(actual)"
             case let .sizeMismatch(target, expected, actual):

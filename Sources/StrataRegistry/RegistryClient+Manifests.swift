@@ -56,9 +56,17 @@ extension RegistryClient {
     public func manifestDescriptor(repository: String, reference: String, accept: [String] = MediaType.manifests) async throws
         -> Descriptor?
     {
+        try await manifestDescriptor(repository: repository, reference: reference, accept: accept, scope: .pull(repository))
+    }
+
+    /// The HEAD under `scope`: a push asks with its own (push implies pull), so that it
+    /// needs no second token.
+    private func manifestDescriptor(repository: String, reference: String, accept: [String], scope: Scope) async throws
+        -> Descriptor?
+    {
         let reference = try checkedReference(reference)
         var call = Call(
-            method: "HEAD", url: try url(repository, "manifests/\(reference)"), scopes: [.pull(repository)],
+            method: "HEAD", url: try url(repository, "manifests/\(reference)"), scopes: [scope],
             target: target(repository, reference), accept: [200, 404])
         call.headers.set("Accept", accept.joined(separator: ", "))
         let response = try await send(call, bodyLimit: 0)
@@ -75,15 +83,21 @@ extension RegistryClient {
         return Descriptor(mediaType: Self.bareMediaType(mediaType), digest: digest, size: size)
     }
 
-    /// `PUT /v2/<repository>/manifests/<reference>` with the exact bytes.
-    /// Blobs (and, for an index, manifests) it refers to must be there first.
-    /// Returns the manifest's digest, checked against the registry's.
+    /// `PUT /v2/<repository>/manifests/<reference>` with the exact bytes, unless a `HEAD`
+    /// shows the registry has exactly these bytes under `reference` already (a second push
+    /// rewrites nothing). Blobs (and, for an index, manifests) it refers to must be there
+    /// first. Returns the manifest's digest, checked against the registry's.
     @discardableResult
     public func putManifest(repository: String, reference: String, bytes: [UInt8], mediaType: String) async throws -> Descriptor {
         let reference = try checkedReference(reference)
         let digest = try SHA256.hash(bytes)
         if reference.hasPrefix("sha256:"), reference != digest.description {
             throw Registry.Error.digestMismatch(target: target(repository, reference), expected: reference, actual: digest.description)
+        }
+        let present = try await manifestDescriptor(repository: repository, reference: reference, accept: [mediaType],
+                                                   scope: .push(repository))
+        if present?.digest == digest {
+            return Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
         }
         var call = Call(
             method: "PUT", url: try url(repository, "manifests/\(reference)"), body: .bytes(bytes), scopes: [.push(repository)],

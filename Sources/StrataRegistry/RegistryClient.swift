@@ -20,6 +20,8 @@ public struct RegistryClient: Sendable {
     let auth: AuthSession
     /// Shared by copies, like `auth`: one upload at a time of a blob to a repository.
     let blobUploads = BlobUploadLocks()
+    /// Shared by copies, like `auth`: a host found unreachable is not asked again this run.
+    let reachability: HostReachability
 
     /// Creates a client for `host`. Plain HTTP is used only for a loopback host
     /// (127.0.0.0/8, `localhost`, `::1`) or when `insecure` is set; HTTPS otherwise.
@@ -40,7 +42,10 @@ public struct RegistryClient: Sendable {
         self.baseURL = (insecure || Self.isLoopback(host) ? "http://" : "https://") + host
         self.transport = transport
         self.retryPolicy = retryPolicy
-        self.auth = AuthSession(registry: host, credentials: credentials, transport: transport, retryPolicy: retryPolicy, insecure: insecure, now: now)
+        let reachability = HostReachability(host: host)
+        self.reachability = reachability
+        self.auth = AuthSession(registry: host, credentials: credentials, transport: transport, retryPolicy: retryPolicy,
+                                reachability: reachability, insecure: insecure, now: now)
     }
 
     /// True for `127.x.y.z`, `localhost` and `::1`, with or without a port.
@@ -132,14 +137,19 @@ public struct RegistryClient: Sendable {
         return response
     }
 
-    /// The transport's answer; a failed connection becomes `Registry.Error.transport`.
+    /// The transport's answer; a failed connection becomes `Registry.Error.transport`, or
+    /// `.unreachable` for a host that cannot be used (at once, once one request found so).
     private func transmit(_ request: HTTPRequest, target: String) async throws -> HTTPStreamingResponse {
+        try reachability.check()
         do {
             return try await transport.stream(request)
         } catch let error as HTTPError {
-            throw Registry.Error.transport(target: target, underlying: error)
+            throw reachability.failure(error, target: target)
         }
     }
+
+    /// Why this registry was found unreachable in this run, if it was.
+    public var unreachable: HTTPError? { reachability.cause }
 
     func collect(_ body: HTTPResponseBody, limit: Int, target: String) async throws -> [UInt8] {
         do {

@@ -83,7 +83,10 @@ public struct RetryPolicy: Sendable {
         case let error as Registry.Error where error.isTransient: .some(error.retryAfter)
         case is UploadLost: .some(nil)
         case let error as HTTPError:
-            if case .transport = error { .some(nil) } else { nil }
+            switch error {
+            case .transport, .truncated: .some(nil)
+            case .status, .bodyStream, .timedOut: nil
+            }
         default: nil
         }
     }

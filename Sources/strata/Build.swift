@@ -10,7 +10,8 @@ extension Strata {
     struct Build: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Build the nodes whose keys changed, parents first, in parallel.",
-            discussion: "Exit status: 0 when every requested node is built or cached, 1 otherwise, 2 for bad usage or a bad manifest.")
+            discussion: "Exit status: 0 when every requested node is built or cached, 1 otherwise, 2 for bad usage or a bad manifest, "
+                + "3 with --no-deps when nothing failed but a parent is not built (the requested nodes are skipped).")
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
@@ -28,7 +29,7 @@ extension Strata {
         @Option(name: .customLong("tag"), help: "An extra tag for the requested nodes (repeatable).")
         var tags: [String] = []
 
-        @Flag(help: "Ignore recorded keys and the engine's build cache.")
+        @Flag(help: "Build the requested nodes again, ignoring recorded keys and the engine's build cache (parents are reused).")
         var noCache = false
 
         @Flag(exclusivity: .exclusive, help: "On a failure: go on with other branches (default), or stop everything.")
@@ -119,7 +120,13 @@ extension Strata {
                 if format == .text { PublishSummary.print(pushed, format: .text) }
                 if !failures.isEmpty { throw ExitCode(1) }
             }
-            if !ok { throw ExitCode(1) }
+            if !ok {
+                // Under --no-deps the only nodes that are not requested are parents; one skipped
+                // is one not built (not in the cache or the registry).
+                let parentMissing = noDeps && !outcomes.contains { $0.status == .failed }
+                    && outcomes.contains { $0.status == .skipped && !requested.contains($0.index) }
+                throw ExitCode(parentMissing ? 3 : 1)
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StrataFleet
+import StrataHTTP
 
 /// Options every command takes. Every fallback is resolved here, in one place:
 /// `--flag ?? environment ?? manifest ?? default`.
@@ -41,6 +42,20 @@ struct GlobalOptions: ParsableArguments {
         }
         guard !leading.isEmpty, position < arguments.count else { return arguments }
         return [arguments[position]] + leading + arguments[(position + 1)...]
+    }
+
+    /// The time limits of every request (`STRATA_CONNECT_TIMEOUT`, `STRATA_IDLE_TIMEOUT`,
+    /// `STRATA_BUILD_IDLE_TIMEOUT`); `validate()` has refused a value that is not seconds.
+    var timeouts: HTTPTimeouts {
+        (try? HTTPTimeouts(environment: ProcessInfo.processInfo.environment)) ?? HTTPTimeouts()
+    }
+
+    func validate() throws {
+        do {
+            _ = try HTTPTimeouts(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     /// The `--registry` in effect.

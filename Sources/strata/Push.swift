@@ -61,14 +61,24 @@ extension GlobalOptions {
     func plan(_ nodes: [Int], fleet: Fleet, cache: CacheDirectory, publisher: Publisher,
               remoteCache flag: Bool) async throws -> [PlanEntry] {
         let remote = flag || fleet.manifest.remoteCache ? publisher : nil
-        return try await Planner(fleet: fleet, cache: cache).plan(nodes, remote: remote)
+        let entries = try await Planner(fleet: fleet, cache: cache).plan(nodes, remote: remote)
+        if remote != nil {
+            for (host, cause) in publisher.access.unreachable {
+                Console.error("warning: remote cache: \(host) unreachable (\(cause)); every miss is built")
+            }
+        }
+        return entries
+    }
+
+    /// One client per registry host for this command, under its time limits.
+    var registryAccess: RegistryAccess {
+        RegistryAccess(insecureHosts: Set(insecureRegistries), timeouts: timeouts)
     }
 
     /// Registry access for this run: the push prefix `--registry ?? STRATA_REGISTRY`
     /// (else the manifest's `registry:`), credentials from the environment.
     func publisher(fleet: Fleet, cache: CacheDirectory) -> Publisher {
-        Publisher(fleet: fleet, registry: effectiveRegistry, access: RegistryAccess(insecureHosts: Set(insecureRegistries)),
-                  cache: cache)
+        Publisher(fleet: fleet, registry: effectiveRegistry, access: registryAccess, cache: cache)
     }
 }
 

@@ -34,7 +34,7 @@ extension Strata {
                 throw ExitCode(2)
             }
             do {
-                let report = try await RegistryCopy(access: RegistryAccess(insecureHosts: Set(global.insecureRegistries)), jobs: jobs).copy(from, to: to.with(reference: nil), tags: [tag])
+                let report = try await RegistryCopy(access: global.registryAccess, jobs: jobs).copy(from, to: to.with(reference: nil), tags: [tag])
                 Console.output("\(to.with(reference: tag)) \(report.manifestDigest) (blobs: \(report.uploaded) copied, \(report.mounted) mounted, \(report.skipped) already there)")
             } catch {
                 Console.error("cannot tag \(from) as \(to.with(reference: tag)): \(error)")

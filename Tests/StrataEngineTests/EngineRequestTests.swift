@@ -81,7 +81,7 @@ import Testing
             + "&labels=%7B%22dev.strata.key%22%3A%22k%22%7D"
             + "&target=final&platform=linux%2Famd64&networkmode=host&nocache=1&rm=1&forcerm=1&pull=0")
         #expect(request.headers["Content-Type"] == "application/x-tar")
-        #expect(request.lowSpeedLimit == .disabled)
+        #expect(request.lowSpeedLimit == HTTPTimeouts().buildIdleLimit)
         guard case .bytes([1, 2, 3]) = request.body else { Issue.record("the context was not sent as given"); return }
         #expect(log.steps.contains { $0.name == "[3/3] RUN cat /x && echo built" && $0.completed })
     }

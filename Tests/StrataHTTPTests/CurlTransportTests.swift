@@ -236,12 +236,65 @@ import StrataHTTP
 
     @Test func aStallTripsTheLowSpeedLimit() async throws {
         let server = try await TestServer.start()
-        let request = HTTPRequest(url: server.url("/stall"), lowSpeedLimit: HTTPLowSpeedLimit(bytesPerSecond: 1, seconds: 1))
-        await #expect {
-            try await client.send(request)
-        } throws: { error in
-            guard case .transport(_, let code, _) = error as? HTTPError else { return false }
-            return code == 28
+        let request = HTTPRequest(url: server.url("/stall"),
+                                  lowSpeedLimit: HTTPLowSpeedLimit(bytesPerSecond: 1, seconds: 1, setting: "STRATA_X"))
+        let error = await #expect(throws: HTTPError.self) { try await client.send(request) }
+        #expect(error?.description == "GET \(server.url("/stall")): the response stalled: nothing received for 1 s (STRATA_X)")
+        #expect(error?.isUnreachable == true)
+    }
+
+    /// A server that accepts and never answers: the idle limit ends the request, and the
+    /// error names the endpoint, the limit and the variable that sets it.
+    @Test func aServerThatNeverAnswersTimesOut() async throws {
+        let server = try await TestServer.start()
+        let client = HTTPClient(transport: CurlTransport(configuration: CurlTransport.Configuration(
+            timeouts: HTTPTimeouts(connect: .seconds(5), idle: .seconds(1)))))
+        let start = ContinuousClock.now
+        let error = await #expect(throws: HTTPError.self) { try await client.send(HTTPRequest(url: server.url("/silent"))) }
+        #expect(error?.description == "GET \(server.url("/silent")): no answer: nothing received for 1 s (STRATA_IDLE_TIMEOUT)")
+        #expect(ContinuousClock.now - start < .seconds(30))
+    }
+
+    /// libcurl itself reports success when the connection closes inside the head.
+    @Test(arguments: [("/cut-head", "the connection closed inside the response headers"),
+                      ("/cut-body", "transfer closed with 97 bytes remaining to read")])
+    func aResponseCutShortIsAnError(path: String, detail: String) async throws {
+        let server = try await TestServer.start()
+        let error = await #expect(throws: HTTPError.self) {
+            try await client.send(HTTPRequest(method: "POST", url: server.url(path)))
         }
+        guard case .truncated(_, let found)? = error else {
+            Issue.record("expected .truncated, got \(String(describing: error))")
+            return
+        }
+        #expect(found.hasSuffix(detail))
+        #expect(error?.isUnreachable == false)
+    }
+}
+
+/// `STRATA_CONNECT_TIMEOUT`, `STRATA_IDLE_TIMEOUT`, `STRATA_BUILD_IDLE_TIMEOUT`.
+@Suite struct HTTPTimeoutsTests {
+    @Test func defaultsWhenNothingIsSet() throws {
+        let timeouts = try HTTPTimeouts(environment: [:])
+        #expect(timeouts == HTTPTimeouts(connect: .seconds(10), idle: .seconds(60), buildIdle: .seconds(3600)))
+        #expect(timeouts.idleLimit == HTTPLowSpeedLimit(bytesPerSecond: 1, seconds: 60, setting: "STRATA_IDLE_TIMEOUT"))
+        #expect(timeouts.buildIdleLimit.setting == "STRATA_BUILD_IDLE_TIMEOUT")
+    }
+
+    @Test func theVariablesOverrideTheDefaults() throws {
+        let timeouts = try HTTPTimeouts(environment: [
+            "STRATA_CONNECT_TIMEOUT": "2.5", "STRATA_IDLE_TIMEOUT": "0.2", "STRATA_BUILD_IDLE_TIMEOUT": "0",
+        ])
+        #expect(timeouts.connect == .milliseconds(2500))
+        #expect(timeouts.idleLimit.seconds == 1)
+        #expect(timeouts.buildIdle == nil)
+        #expect(timeouts.buildIdleLimit == .disabled)
+    }
+
+    @Test(arguments: [("STRATA_CONNECT_TIMEOUT", "ten"), ("STRATA_IDLE_TIMEOUT", "0"), ("STRATA_BUILD_IDLE_TIMEOUT", "-1"),
+                      ("STRATA_IDLE_TIMEOUT", "inf")])
+    func aValueThatIsNotSecondsIsRefused(variable: String, value: String) {
+        let error = #expect(throws: HTTPTimeouts.InvalidSetting.self) { try HTTPTimeouts(environment: [variable: value]) }
+        #expect(error?.description == "\(variable)=\(value): not a number of seconds (e.g. \(variable)=30)")
     }
 }

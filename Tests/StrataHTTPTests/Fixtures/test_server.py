@@ -21,6 +21,9 @@ Endpoints:
   GET  /unauthorized        401, the body echoes the Authorization header (a careless server)
   GET  /busy                503 with Retry-After: 7
   GET  /stall               sends headers, then nothing for 60 s
+  ANY  /silent              reads the request, then sends nothing for 60 s
+  ANY  /cut-head            sends part of a 202's headers and closes the connection
+  ANY  /cut-body            announces 100 bytes, sends 3 and closes the connection
 """
 import hashlib
 import json
@@ -148,6 +151,14 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.flush()
             time.sleep(60)
+        elif url.path == "/silent":
+            time.sleep(60)
+        elif url.path in ("/cut-head", "/cut-body"):
+            raw = (b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nDocker-Upl" if url.path == "/cut-head"
+                   else b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+            self.wfile.write(raw)
+            self.wfile.flush()
+            self.close_connection = True
         else:
             self.reply(404, b"no route", "text/plain")
 
