@@ -49,35 +49,77 @@ public enum SessionContexts {
         }
     }
 
-    /// The entries a request keeps, as fsutil's `FilterFS` would: with follow paths, those
-    /// paths, what is below them and the directories above them (a followed symlink brings
-    /// its target); with include patterns, what they match and the directories above it;
-    /// then without what the exclude patterns match.
+    /// The entries a request keeps, as fsutil's `NewFilterFS` and `Walk` keep them
+    /// (tonistiigi/fsutil filter.go, followlinks.go): the follow paths, with the targets of
+    /// the symlinks on them (`FollowLinks`), join the include patterns; an entry is kept when
+    /// an include pattern matches it or a directory above it (patternmatcher semantics:
+    /// wildcards, `**`, `[ab]`) and no exclude pattern does (exceptions re-include); the
+    /// directories above a kept entry are sent with it.
     static func filter(_ files: [SessionFile], _ request: SessionDirectoryRequest) -> [SessionFile] {
+        let followed = followLinks(request.followPaths, in: files)
+        let includes = request.includePatterns + followed
         var kept = files
-        if !request.followPaths.isEmpty {
-            var follow = Set(request.followPaths.map(clean))
-            for file in files where file.kind == .symlink && follow.contains(file.path) {
-                if let target = file.linkTarget.map({ resolve($0, from: file.path) }) { follow.insert(target) }
-            }
-            kept = kept.filter { file in
-                follow.contains { path in
-                    path == "." || file.path == path || file.path.hasPrefix(path + "/") || path.hasPrefix(file.path + "/")
-                }
-            }
-        }
-        if !request.includePatterns.isEmpty,
-           let include = try? DockerIgnore(contents: request.includePatterns.joined(separator: "\n"), file: "include-patterns") {
-            let matched = Set(kept.filter { include.isExcluded($0.path) }.map(\.path))
-            kept = kept.filter { file in
-                matched.contains(file.path) || (file.kind == .directory && matched.contains { $0.hasPrefix(file.path + "/") })
-            }
+        // The root followed is the whole context. A pattern fsutil's matcher would refuse
+        // fails the request there; here it filters nothing, so the build sees at least what
+        // it asked for.
+        if !includes.isEmpty, !followed.contains("."), let include = try? DockerIgnore(contents: includes.joined(separator: "\n"), file: "include-patterns") {
+            kept = kept.filter { include.isExcluded($0.path) }
         }
         if !request.excludePatterns.isEmpty,
            let exclude = try? DockerIgnore(contents: request.excludePatterns.joined(separator: "\n"), file: "exclude-patterns") {
             kept = kept.filter { !exclude.isExcluded($0.path) }
         }
-        return kept
+        var sent = Set(kept.map(\.path))
+        for path in sent {
+            var parent = Substring(path)
+            while let slash = parent.lastIndex(of: "/") {
+                parent = parent[..<slash]
+                if !sent.insert(String(parent)).inserted { break }
+            }
+        }
+        return files.filter { sent.contains($0.path) }
+    }
+
+    /// fsutil's `FollowLinks`: each follow path, component by component; where a component
+    /// is a symlink (or a wildcard matching symlinks), the path up to it is kept and each
+    /// target, joined with the rest of the path, is followed in turn.
+    static func followLinks(_ paths: [String], in files: [SessionFile]) -> [String] {
+        guard !paths.isEmpty else { return [] }
+        let links = Dictionary(files.filter { $0.kind == .symlink }.map { ($0.path, $0.linkTarget ?? "") }) { first, _ in first }
+        var resolved = Set<String>()
+        func targets(of path: String) -> [String]? {
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            let directory = path.split(separator: "/").dropLast().joined(separator: "/")
+            guard name.contains(where: { "*?[\\".contains($0) }) else {
+                return links[path].map { [resolve($0, from: path)] }
+            }
+            guard let pattern = try? DockerIgnore(contents: name, file: "followpaths") else { return nil }
+            let found = links.keys.sorted().filter { link in
+                let linkDirectory = link.split(separator: "/").dropLast().joined(separator: "/")
+                return linkDirectory == directory && pattern.isExcluded(String(link.split(separator: "/").last ?? ""))
+            }
+            return found.isEmpty ? nil : found.map { resolve(links[$0]!, from: $0) }
+        }
+        func follow(_ path: String, depth: Int) {
+            // A cycle of links ends where fsutil's ends: at a path already resolved.
+            guard depth < 64 else { return }
+            var rest = clean(path).split(separator: "/").map(String.init)
+            if rest == ["."] { rest = [] }
+            var current = ""
+            while !rest.isEmpty {
+                current = current.isEmpty ? rest.removeFirst() : current + "/" + rest.removeFirst()
+                let found = targets(of: current)
+                if (rest.isEmpty || found != nil) && resolved.contains(current) { return }
+                if let found {
+                    resolved.insert(current)
+                    for target in found { follow(rest.isEmpty ? target : target + "/" + rest.joined(separator: "/"), depth: depth + 1) }
+                    return
+                }
+            }
+            resolved.insert(current.isEmpty ? "." : current)
+        }
+        for path in paths { follow(path, depth: 0) }
+        return resolved.sorted()
     }
 
     /// A path as fsutil compares it: no leading `/` or `./`, no trailing `/`.

@@ -36,8 +36,38 @@ import Testing
         #expect(paths(SessionDirectoryRequest(name: "context", includePatterns: ["app/*.py"])) == ["app", "app/main.py"])
         #expect(paths(SessionDirectoryRequest(name: "context", includePatterns: ["releases"]))
             == ["releases", "releases/v1", "releases/v2"])
+        // The excluded directory is sent above the entry an exception re-includes, as fsutil's walk does.
         #expect(paths(SessionDirectoryRequest(name: "context", excludePatterns: ["**/*.tmp", "releases", "!releases/v2"]))
-            == [".dockerignore", "app", "app/main.py", "current", "releases/v2"])
+            == [".dockerignore", "app", "app/main.py", "current", "releases", "releases/v2"])
+    }
+
+    /// BuildKit sends COPY sources as follow paths as written: wildcards match as fsutil's
+    /// pattern matcher does (they were compared literally, and `COPY *.txt` sent nothing).
+    @Test(arguments: [
+        (["*.py"], [String]()),
+        (["app/*.py"], ["app", "app/main.py"]),
+        (["app/*"], ["app", "app/main.py", "app/notes.tmp"]),
+        (["app/**/*.tmp"], ["app", "app/notes.tmp"]),
+        (["releases/v[12]"], ["releases", "releases/v1", "releases/v2"]),
+        (["releases/v?", "app/main.py"], ["app", "app/main.py", "releases", "releases/v1", "releases/v2"]),
+        (["."], ["" /* everything */]),
+        (["./"], ["" /* everything */]),
+    ])
+    func followPathsWithWildcards(follow: [String], expected: [String]) {
+        let found = paths(SessionDirectoryRequest(name: "context", followPaths: follow))
+        #expect(found == (expected == [""] ? files.map(\.path) : expected))
+    }
+
+    /// A wildcard component that matches a symlink brings the link's target (`FollowLinks`).
+    @Test func aWildcardFollowsTheSymlinksItMatches() {
+        #expect(paths(SessionDirectoryRequest(name: "context", followPaths: ["cur*"])) == ["current", "releases", "releases/v2"])
+        #expect(SessionContexts.followLinks(["cur*"], in: files) == ["cur*", "releases/v2"])
+    }
+
+    /// Follow paths and include patterns are one list (fsutil appends one to the other).
+    @Test func followPathsAndIncludePatternsAreAUnion() {
+        #expect(paths(SessionDirectoryRequest(name: "context", includePatterns: [".dockerignore"], followPaths: ["app/main.py"]))
+            == [".dockerignore", "app", "app/main.py"])
     }
 
     @Test func theSharedKeyChangesWithTheKeyAndTheDockerfile() {
