@@ -181,6 +181,12 @@ struct NodeBuilder: Sendable {
                 events: { reporter.event(node: name, $0) }
             )
             if !options.export { await permit.release() }
+            // The key hashed the files before the build; had one been written since, the
+            // image could hold bytes the key does not name: nothing is recorded.
+            if let changed = firstChangedFile(entry.key.contextFiles, root: node.contextDirectory) {
+                return failed("\(fleet.displayPath(node.contextDirectory))/\(changed.path) changed during the build; "
+                              + "its key is not recorded (build again)")
+            }
             let size = (try? await engine.inspectImage(result.imageID))?.size
             var record = KeyRecord(key: entry.key.key, node: node.name, image: node.image, variant: node.variant,
                                    platform: node.platform, created: Date(), imageID: result.imageID, size: size,

@@ -5,7 +5,7 @@ import StrataHash
 /// JSON (`CanonicalJSON`) is the key's preimage, versioned by `version`, so a
 /// change to what keys cover changes every key instead of producing false hits.
 public struct KeyInputs: Codable, Sendable, Equatable {
-    /// The encoding's version: `strata-key-v1`.
+    /// The encoding's version: `strata-key-v2` (see `KeyComputer`).
     public var version: String
     /// `sha256:…` of the Dockerfile's bytes.
     public var dockerfile: String
@@ -26,7 +26,7 @@ public struct KeyInputs: Codable, Sendable, Equatable {
     public var bases: [String]
 
     /// The current encoding version.
-    public static let currentVersion = "strata-key-v1"
+    public static let currentVersion = "strata-key-v2"
 
     public init(
         version: String = KeyInputs.currentVersion,

@@ -24,18 +24,23 @@ public struct ContextFile: Sendable, Hashable {
     public var size: Int64
     /// Modification time in nanoseconds since the epoch.
     public var mtime: Int64
+    /// Inode change time in nanoseconds since the epoch: moves whenever the file is written
+    /// or its mtime is set back (what `tar -x` of a reproducible archive does), and no tool
+    /// can set it.
+    public var ctime: Int64
     public var inode: UInt64
     public var device: UInt64
     /// The target of a symlink, as stored in the link.
     public var linkTarget: String?
 
-    public init(path: String, kind: Kind, mode: UInt32, size: Int64, mtime: Int64,
+    public init(path: String, kind: Kind, mode: UInt32, size: Int64, mtime: Int64, ctime: Int64 = 0,
                 inode: UInt64, device: UInt64, linkTarget: String? = nil) {
         self.path = path
         self.kind = kind
         self.mode = mode
         self.size = size
         self.mtime = mtime
+        self.ctime = ctime
         self.inode = inode
         self.device = device
         self.linkTarget = linkTarget
@@ -67,8 +72,19 @@ public enum ContextWalkError: Swift.Error, Equatable, CustomStringConvertible {
 /// something below it is (as BuildKit's fsutil walker creates the parents of every
 /// file it sends). Uses `opendir`/`readdir`/`fstatat` directly: one `lstat`-like
 /// call per entry and no Foundation objects, so 50,000 files take a few tens of ms.
-public func walkContext(directory: String, ignore: DockerIgnore?) throws(ContextWalkError) -> [ContextFile] {
+///
+/// `omitting` is a directory never part of any context, wherever it lies inside it:
+/// strata's own cache (`cache: .` or the default `.strata-cache` next to a manifest at the
+/// context's root would otherwise be sent, keyed, and change on every run). It is
+/// recognised by device and inode, so any spelling of its path works.
+public func walkContext(directory: String, ignore: DockerIgnore?, omitting: String? = nil) throws(ContextWalkError)
+    -> [ContextFile]
+{
     var walker = ContextWalker(ignore: ignore)
+    var info = stat()
+    if let omitting, stat(omitting, &info) == 0 {
+        walker.omitted = (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
     try walker.walk(absolute: directory, relative: "", state: nil)
     walker.files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     return walker.files
@@ -76,6 +92,8 @@ public func walkContext(directory: String, ignore: DockerIgnore?) throws(Context
 
 private struct ContextWalker {
     let ignore: DockerIgnore?
+    /// Device and inode of the directory left out (`omitting`).
+    var omitted: (device: UInt64, inode: UInt64)?
     var files: [ContextFile] = []
     /// Excluded directories being walked for exceptions, outermost first; each is
     /// listed (once) when an entry below it is kept.
@@ -107,10 +125,12 @@ private struct ContextWalker {
             var file = ContextFile(path: path, kind: kind(of: info.st_mode), mode: UInt32(info.st_mode),
                                    size: Int64(info.st_size),
                                    mtime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                                   ctime: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec),
                                    inode: UInt64(info.st_ino), device: UInt64(info.st_dev))
             if file.kind == .symlink {
                 file.linkTarget = try readLink(descriptor, name, size: Int(info.st_size), path: absolute + "/" + name)
             }
+            if file.kind == .directory, let omitted, omitted == (file.device, file.inode) { continue }
             let entryState = ignore.map { $0.evaluate(path, parent: state) }
             let excluded = entryState?.isExcluded ?? false
             if file.kind == .directory {
@@ -158,4 +178,26 @@ private struct ContextWalker {
         if count < 0 { throw .cannotReadLink(path: path, errno: errno) }
         return String(decoding: buffer[0..<count], as: UTF8.self)
     }
+}
+
+/// The first of `files` (as a walk of `root` listed them) whose file or symlink is no longer
+/// what was listed: another size, mtime, ctime, inode or mode, or gone. Directories are
+/// not compared (an editor's swap file changes a directory's times, not what is sent).
+///
+/// The ctime moves on every write and cannot be set back, so a file unchanged here was not
+/// written between the walk (before it was hashed for the key) and this call (after the
+/// build read it): what the build read is what the key says.
+public func firstChangedFile(_ files: [ContextFile], root: String) -> ContextFile? {
+    let prefix = root.hasSuffix("/") ? root : root + "/"
+    for file in files where file.kind == .file || file.kind == .symlink {
+        var info = stat()
+        guard lstat(prefix + file.path, &info) == 0 else { return file }
+        let ctime = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        if Int64(info.st_size) != file.size || mtime != file.mtime || ctime != file.ctime || UInt64(info.st_ino) != file.inode
+            || UInt32(info.st_mode) != file.mode {
+            return file
+        }
+    }
+    return nil
 }

@@ -1,10 +1,10 @@
 /// The on-disk form of a `FileHashIndex`, little-endian:
 ///
 /// ```
-/// "STRHIDX1"                       magic and version (8 bytes)
+/// "STRHIDX2"                       magic and version (8 bytes; version 1 had no ctime)
 /// writtenAt: Int64                 ns since the epoch, for the racy-clean check
 /// count: UInt32
-/// count × { pathLength: UInt32, path (UTF-8), size: Int64, mtime: Int64,
+/// count × { pathLength: UInt32, path (UTF-8), size: Int64, mtime: Int64, ctime: Int64,
 ///           inode: UInt64, mode: UInt32, digest (32 bytes) }
 /// checksum                         SHA-256 of everything above (32 bytes)
 /// ```
@@ -12,7 +12,7 @@
 /// The checksum makes a torn or corrupted file detectable, so it can be
 /// dropped instead of trusted.
 struct IndexFile: Equatable {
-    static let magic = Array("STRHIDX1".utf8)
+    static let magic = Array("STRHIDX2".utf8)
 
     var writtenAt: Int64
     var entries: [String: FileHashIndex.Entry]
@@ -29,6 +29,7 @@ struct IndexFile: Equatable {
             bytes += utf8
             append(entry.size, to: &bytes)
             append(entry.mtime, to: &bytes)
+            append(entry.ctime, to: &bytes)
             append(entry.inode, to: &bytes)
             append(entry.mode, to: &bytes)
             bytes += entry.digest.bytes
@@ -51,11 +52,12 @@ struct IndexFile: Equatable {
                   let path = reader.bytes(Int(length)),
                   let size = reader.integer(Int64.self),
                   let mtime = reader.integer(Int64.self),
+                  let ctime = reader.integer(Int64.self),
                   let inode = reader.integer(UInt64.self),
                   let mode = reader.integer(UInt32.self),
                   let digestBytes = reader.bytes(32),
                   let digest = Digest(bytes: Array(digestBytes)) else { return nil }
-            entries[String(decoding: path, as: UTF8.self)] = .init(size: size, mtime: mtime, inode: inode, mode: mode, digest: digest)
+            entries[String(decoding: path, as: UTF8.self)] = .init(size: size, mtime: mtime, ctime: ctime, inode: inode, mode: mode, digest: digest)
         }
         guard reader.offset == body.endIndex else { return nil }
         return IndexFile(writtenAt: writtenAt, entries: entries)

@@ -5,15 +5,16 @@ import Glibc
 #endif
 
 /// A persistent map from a context's file paths to their SHA-256, keyed by stat
-/// data, like git's index: a file whose size, mtime, inode and mode are unchanged
-/// is not read again.
+/// data, like git's index: a file whose size, mtime, ctime, inode and mode are
+/// unchanged is not read again. The ctime catches what the mtime cannot: a file
+/// rewritten in place with its size kept and its mtime set back (`tar -x` of a
+/// reproducible archive, `touch -r`) has a new ctime, which no tool can restore.
 ///
 /// Racy-clean files (git `Documentation/technical/racy-git.txt`): a file modified
 /// within the same timestamp tick as its hashing could keep its stat data while
 /// its contents changed. As git does, an entry is trusted only when the file's
-/// mtime is strictly older than the moment the index was written; otherwise the
-/// file is read again. A change that keeps size and mtime and inode (e.g. a tool
-/// that rewrites in place and then resets the mtime) is not detected.
+/// mtime and ctime are strictly older than the moment the index was written;
+/// otherwise the file is read again.
 ///
 /// One index file per context root: `<directory>/<sha256 of the root path>.idx`.
 /// Writes are atomic (temporary file, fsync, rename) and serialized across
@@ -24,6 +25,7 @@ public final class FileHashIndex: Sendable {
     public struct Entry: Sendable, Equatable {
         public var size: Int64
         public var mtime: Int64
+        public var ctime: Int64
         public var inode: UInt64
         public var mode: UInt32
         public var digest: Digest
@@ -94,7 +96,8 @@ public final class FileHashIndex: Sendable {
         var stale: [ContextFile] = []
         state.withLock { state in
             for file in regular {
-                if let entry = state.loaded[file.path], entry.matches(file), file.mtime < state.writtenAt {
+                if let entry = state.loaded[file.path], entry.matches(file), file.mtime < state.writtenAt,
+                   file.ctime < state.writtenAt {
                     digests[file.path] = entry.digest
                     state.current[file.path] = entry
                 } else {
@@ -113,7 +116,8 @@ public final class FileHashIndex: Sendable {
             state.rehashed += stale.count
             for (file, digest) in zip(stale, fresh) {
                 digests[file.path] = digest
-                state.current[file.path] = Entry(size: file.size, mtime: file.mtime, inode: file.inode, mode: file.mode, digest: digest)
+                state.current[file.path] = Entry(size: file.size, mtime: file.mtime, ctime: file.ctime, inode: file.inode,
+                                                 mode: file.mode, digest: digest)
             }
         }
         return digests
@@ -176,7 +180,7 @@ public final class FileHashIndex: Sendable {
 
 extension FileHashIndex.Entry {
     func matches(_ file: ContextFile) -> Bool {
-        size == file.size && mtime == file.mtime && inode == file.inode && mode == file.mode
+        size == file.size && mtime == file.mtime && ctime == file.ctime && inode == file.inode && mode == file.mode
     }
 }
 

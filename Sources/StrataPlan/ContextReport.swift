@@ -1,3 +1,4 @@
+import Foundation
 import StrataFleet
 
 /// What a node's build would send of its context, and what was left out and why
@@ -13,13 +14,20 @@ public struct ContextReport: Sendable {
     public var unselected: [ContextFile]
     /// The `.dockerignore` in effect, if any.
     public var ignoreFile: String?
+    /// strata's cache directory, when it lies inside the context (never sent).
+    public var omittedCache: String?
 
-    public init(fleet: Fleet, node index: Int) throws {
+    /// `cacheDirectory`: strata's cache, left out of the context wherever it lies.
+    public init(fleet: Fleet, node index: Int, cacheDirectory: String? = nil) throws {
         let node = fleet.nodes[index]
         self.node = node
         let ignore = try DockerIgnore.load(contextDirectory: node.contextDirectory, dockerfilePath: node.dockerfilePath)
         ignoreFile = ignore?.file
-        let kept = try walkContext(directory: node.contextDirectory, ignore: ignore)
+        let kept = try walkContext(directory: node.contextDirectory, ignore: ignore, omitting: cacheDirectory)
+        let root = (node.contextDirectory as NSString).standardizingPath + "/"
+        omittedCache = cacheDirectory.flatMap { cache in
+            (cache as NSString).standardizingPath.hasPrefix(root) && FileManager.default.fileExists(atPath: cache) ? cache : nil
+        }
         if let dockerfile = fleet.dockerfiles[node.dockerfilePath] {
             selection = ContextSelection.of(dockerfile, target: node.target, args: node.args, platform: node.platform)
         } else {
@@ -31,7 +39,7 @@ public struct ContextReport: Sendable {
         unselected = kept.filter { !sentPaths.contains($0.path) }
         if let ignore {
             let keptPaths = Set(kept.map(\.path))
-            ignored = try walkContext(directory: node.contextDirectory, ignore: nil)
+            ignored = try walkContext(directory: node.contextDirectory, ignore: nil, omitting: cacheDirectory)
                 .filter { !keptPaths.contains($0.path) }
                 .map { ($0, ignore.excludingRule($0.path)) }
         } else {

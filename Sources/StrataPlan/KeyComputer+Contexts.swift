@@ -27,7 +27,7 @@ extension KeyComputer {
                 do {
                     let ignore = try DockerIgnore.load(contextDirectory: node.contextDirectory,
                                                        dockerfilePath: node.dockerfilePath)
-                    walked[walkKey] = try walkContext(directory: node.contextDirectory, ignore: ignore)
+                    walked[walkKey] = try walkContext(directory: node.contextDirectory, ignore: ignore, omitting: cacheDirectory)
                 } catch {
                     throw Error.context(node: node.name, message: "\(error)")
                 }

@@ -5,13 +5,15 @@ import StrataHash
 
 /// Computes every node's input key (DESIGN.md "Input keys"), parents before children.
 ///
-/// The canonical encoding, version `strata-key-v1`: the key is SHA-256 of the JSON of
+/// The canonical encoding, version `strata-key-v2`: the key is SHA-256 of the JSON of
 /// `KeyInputs` written with sorted keys, no whitespace and unescaped slashes, where
 /// - `dockerfile` is SHA-256 of the Dockerfile's bytes as written (before strata rewrites
 ///   fleet FROM lines for the build);
-/// - `context` is SHA-256 of one line per context entry the build can read, sorted by path
-///   (byte order): `path NUL kind NUL mode-octal NUL content-digest-or-link-target LF`,
-///   `kind` being `f`, `d` or `l`;
+/// - `context` is SHA-256 of one record per context entry the build can read, sorted by
+///   path (byte order): four fields, path, kind (`f`, `d` or `l`), mode in octal and the
+///   content digest or link target, each written as `<byte count>:<bytes>,` (a netstring),
+///   so no file name or link target, whatever bytes it holds, can encode like another
+///   entry (v1 joined them with NUL and LF, and a link target holding LF could);
 /// - `args` holds only the ARGs the Dockerfile declares in the stages the build runs (and
 ///   before the first FROM) that have a value from the manifest; `unsetArgs` the others
 ///   (their defaults are in the Dockerfile bytes);
@@ -21,10 +23,13 @@ public struct KeyComputer {
     public let fleet: Fleet
     /// Where the file-hash indexes live (`<cache>/files`).
     public let fileIndexDirectory: String
+    /// strata's cache directory, never part of a context that contains it.
+    public let cacheDirectory: String?
 
-    public init(fleet: Fleet, fileIndexDirectory: String) {
+    public init(fleet: Fleet, fileIndexDirectory: String, cacheDirectory: String? = nil) {
         self.fleet = fleet
         self.fileIndexDirectory = fileIndexDirectory
+        self.cacheDirectory = cacheDirectory
     }
 
     public enum Error: Swift.Error, CustomStringConvertible {
@@ -73,7 +78,7 @@ public struct KeyComputer {
             var contextMode = "whole"
             if case .sources = selection { contextMode = "precise" }
             let inputs = KeyInputs(
-                version: "strata-key-v1",
+                version: KeyInputs.currentVersion,
                 dockerfile: dockerfileDigest.description,
                 context: contextDigest.description,
                 contextMode: contextMode,
@@ -128,14 +133,12 @@ public struct KeyComputer {
             }
             files[entry.path] = entry.kind == .directory ? "dir" : entry.kind == .symlink ? "link:\(content)" : content
             line.removeAll(keepingCapacity: true)
-            line += Array(entry.path.utf8)
-            line.append(0)
-            line += Array(kind.utf8)
-            line.append(0)
-            line += Array(String(entry.mode & 0o7777, radix: 8).utf8)
-            line.append(0)
-            line += Array(content.utf8)
-            line.append(10)
+            for field in [entry.path, kind, String(entry.mode & 0o7777, radix: 8), content] {
+                let bytes = Array(field.utf8)
+                line += Array("\(bytes.count):".utf8)
+                line += bytes
+                line.append(UInt8(ascii: ","))
+            }
             try hasher.update(line)
         }
         return (try hasher.finalize(), files)

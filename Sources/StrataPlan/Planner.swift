@@ -55,7 +55,8 @@ public struct Planner {
     /// The plan for `requested` nodes (indices into `fleet.nodes`) and their ancestors, in
     /// build order (parents first).
     public func plan(_ requested: [Int]) throws -> [PlanEntry] {
-        let keys = try KeyComputer(fleet: fleet, fileIndexDirectory: cache.filesDirectory).keys(for: requested)
+        let keys = try KeyComputer(fleet: fleet, fileIndexDirectory: cache.filesDirectory, cacheDirectory: cache.path)
+            .keys(for: requested)
         let wanted = fleet.graph.ancestorsIncluding(requested)
         let order = (fleet.graph.topologicalOrder() ?? []).filter { wanted.contains($0) }
         var entries: [PlanEntry] = []

@@ -24,7 +24,7 @@ extension Strata {
             guard let index = try select([node], in: fleet).first else { return }
             let report: ContextReport
             do {
-                report = try ContextReport(fleet: fleet, node: index)
+                report = try ContextReport(fleet: fleet, node: index, cacheDirectory: global.cachePath(for: fleet.manifest))
             } catch {
                 Console.error("\(fleet.nodes[index].name): \(error)")
                 throw ExitCode(1)
@@ -45,6 +45,9 @@ extension Strata {
                 Console.output("  left out by \(fleet.displayPath(ignoreFile)): \(report.ignored.count) entries")
             }
             Console.output("  left out as no COPY/ADD reads them: \(report.unselected.filter { $0.kind != .directory }.count) files")
+            if let cache = report.omittedCache {
+                Console.output("  left out: strata's cache directory \(fleet.displayPath(cache))")
+            }
             guard list else { return }
             for file in files.sorted(by: { ($1.size, $0.path) < ($0.size, $1.path) }) {
                 Console.output("  + \(ByteCount.format(file.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(file.path)")

@@ -37,7 +37,7 @@ func everyInputChangesTheKey(_ field: String) throws {
     let original = try sampleInputs(3)
     var changed = original
     switch field {
-    case "version": changed.version = "strata-key-v2"
+    case "version": changed.version = "strata-key-v0"
     case "dockerfile": changed.dockerfile = try sampleInputs(4).dockerfile
     case "context": changed.context = try sampleInputs(4).context
     case "contextMode": changed.contextMode = "whole"
