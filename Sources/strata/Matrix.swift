@@ -10,7 +10,9 @@ extension Strata {
             discussion: """
                 Each wave is a matrix {"include":[{"node","image","variant","platform"}]} whose nodes can \
                 build in parallel once the waves before it are done. --format github appends count, waves, \
-                wave<i> and has_wave<i> (for every wave of the fleet) to the file named by $GITHUB_OUTPUT.
+                wave<i> and has_wave<i> (for every wave of the fleet, numbered as in the fleet) to the file \
+                named by $GITHUB_OUTPUT; a wave of the fleet with more than 256 nodes, more than a GitHub \
+                matrix runs, gets wave<i>_<p> and has_wave<i>_<p> for each part of at most 256 instead.
                 """)
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case json, github }
@@ -54,20 +56,24 @@ extension Strata {
                                                     remoteCache: remoteCache)
                 included = ChangedNodes.needingBuild(entries)
             }
-            let document = MatrixDocument(fleet: fleet, nodes: included)
-            guard let outputPath else { return try Console.json(document) }
-            let text = try document.githubOutput(depth: MatrixDocument.depth(of: fleet))
+            guard let outputPath else {
+                let document = MatrixDocument(fleet: fleet, nodes: included)
+                try Console.json(document)
+                for (number, wave) in document.waves.enumerated() where wave.include.count > WaveJob.matrixLimit {
+                    ProgressOutput.write("wave \(number) has \(wave.include.count) nodes, more than the "
+                                         + "\(WaveJob.matrixLimit) jobs a GitHub matrix runs: split it (--format github "
+                                         + "writes such a wave as wave<i>_0, wave<i>_1, …)\n")
+                }
+                return
+            }
+            let output = GitHubMatrixOutput(fleet: fleet, nodes: included)
             do {
-                try GitHubFile.append(text, to: outputPath)
+                try GitHubFile.append(try output.text(), to: outputPath)
             } catch {
                 Console.error("cannot append to $GITHUB_OUTPUT (\(outputPath)): \(error)")
                 throw ExitCode(1)
             }
-            for (number, wave) in document.waves.enumerated() {
-                ProgressOutput.write("wave\(number): \(wave.include.map(\.node).joined(separator: " "))\n")
-            }
-            ProgressOutput.write("\(document.count) node\(document.count == 1 ? "" : "s") to build in "
-                                 + "\(document.waves.count) wave\(document.waves.count == 1 ? "" : "s")\n")
+            ProgressOutput.write(output.progress())
         }
     }
 }
@@ -90,6 +96,12 @@ struct MatrixDocument: Encodable, Equatable {
         @Nullable var variant: String?
         @Nullable var platform: String?
 
+        init(_ node: BuildNode) {
+            self.node = node.name
+            image = node.image
+            variant = node.variant
+            platform = node.platform
+        }
     }
 
     /// One GitHub Actions matrix: `strategy.matrix: ${{ fromJSON(…) }}` takes it as is.
@@ -102,12 +114,7 @@ struct MatrixDocument: Encodable, Equatable {
 
     init(fleet: Fleet, nodes: Set<Int>) {
         let byWave = Dictionary(grouping: nodes.sorted()) { fleet.waves.isEmpty ? 0 : fleet.waves[$0] }
-        waves = byWave.keys.sorted().map { wave in
-            Wave(include: byWave[wave]!.map { index in
-                let node = fleet.nodes[index]
-                return Entry(node: node.name, image: node.image, variant: node.variant, platform: node.platform)
-            })
-        }
+        waves = byWave.keys.sorted().map { wave in Wave(include: byWave[wave]!.map { Entry(fleet.nodes[$0]) }) }
         count = nodes.count
     }
 
@@ -122,18 +129,57 @@ struct MatrixDocument: Encodable, Equatable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
+}
 
-    /// The lines for `$GITHUB_OUTPUT`: `count`, `waves`, then `wave<i>` and `has_wave<i>` for
-    /// every wave up to `depth` (a workflow has one job per wave of the fleet; the waves
-    /// left empty by filtering get `{"include":[]}` and `has_wave<i>=false`).
-    func githubOutput(depth: Int) throws -> String {
+/// `matrix --format github`: the lines for `$GITHUB_OUTPUT`, one matrix per wave job of the
+/// workflow `ci github` writes. Waves keep the fleet's numbers (a workflow has a job per wave
+/// of the fleet, and the waves of a run are a subset): the waves with nothing to build get
+/// `{"include":[]}` and `has_<job>=false`, and their jobs are skipped.
+struct GitHubMatrixOutput {
+    struct JobMatrix {
+        var job: WaveJob
+        var matrix: MatrixDocument.Wave
+    }
+
+    var count: Int
+    /// The waves with a node to build.
+    var waves: Int
+    /// Every wave job of the fleet, in workflow order.
+    var jobs: [JobMatrix]
+
+    init(fleet: Fleet, nodes: Set<Int>) {
+        let jobsOfWaves = WaveJob.jobs(of: fleet)
+        var byWave = [[MatrixDocument.Entry]](repeating: [], count: jobsOfWaves.count)
+        for index in nodes.sorted() { byWave[fleet.waves[index]].append(MatrixDocument.Entry(fleet.nodes[index])) }
+        jobs = jobsOfWaves.flatMap { waveJobs in
+            waveJobs.map { JobMatrix(job: $0, matrix: MatrixDocument.Wave(include: Array($0.slice(byWave[$0.wave])))) }
+        }
+        count = nodes.count
+        waves = byWave.filter { !$0.isEmpty }.count
+    }
+
+    /// `count`, `waves`, then `<job>` and `has_<job>` for each wave job.
+    func text() throws -> String {
         var text = GitHubFile.outputLine(name: "count", value: "\(count)")
-        text += GitHubFile.outputLine(name: "waves", value: "\(waves.count)")
-        for number in 0..<max(depth, waves.count) {
-            let wave = number < waves.count ? waves[number] : Wave(include: [])
-            text += GitHubFile.outputLine(name: "wave\(number)", value: try Self.compactJSON(wave))
-            text += GitHubFile.outputLine(name: "has_wave\(number)", value: wave.include.isEmpty ? "false" : "true")
+        text += GitHubFile.outputLine(name: "waves", value: "\(waves)")
+        for entry in jobs {
+            text += GitHubFile.outputLine(name: entry.job.name, value: try MatrixDocument.compactJSON(entry.matrix))
+            text += GitHubFile.outputLine(name: "has_\(entry.job.name)", value: entry.matrix.include.isEmpty ? "false" : "true")
         }
         return text
+    }
+
+    /// For the log: each split wave and its jobs, each job's nodes, then the counts.
+    func progress() -> String {
+        var text = ""
+        for entry in jobs where entry.job.parts > 1 && entry.job.part == 0 {
+            let names = jobs.filter { $0.job.wave == entry.job.wave }.map(\.job.name)
+            text += "wave\(entry.job.wave) has more nodes than the \(WaveJob.matrixLimit) jobs a GitHub matrix runs: "
+                + "split into \(names.joined(separator: ", "))\n"
+        }
+        for entry in jobs where !entry.matrix.include.isEmpty {
+            text += "\(entry.job.name): \(entry.matrix.include.map(\.node).joined(separator: " "))\n"
+        }
+        return text + "\(count) node\(count == 1 ? "" : "s") to build in \(waves) wave\(waves == 1 ? "" : "s")\n"
     }
 }

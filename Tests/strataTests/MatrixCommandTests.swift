@@ -64,17 +64,25 @@ import Testing
 
     /// Records the keys of the first three waves and of family-torch@mainpc: `--changed` keeps
     /// the other nodes, in waves renumbered from 0.
-    @Test func changedKeepsTheMissesInContiguousWaves() throws {
-        let folder = try TemporaryFolder()
+    static let recorded = Set(demoWaves[0...2].joined()).union(["family-torch@mainpc"])
+
+    /// A cache in `folder` with the keys of `recorded` recorded.
+    static func cacheRecording(in folder: TemporaryFolder) throws -> CacheDirectory {
         let cache = try CacheDirectory(path: folder.path + "/cache")
         let fleet = try Fleet.load(path: Self.images + "/strata.yaml")
         let entries = try Planner(fleet: fleet, cache: cache).plan(Array(fleet.nodes.indices))
-        let recorded = Set(Self.demoWaves[0...2].joined()).union(["family-torch@mainpc"])
         for entry in entries where recorded.contains(entry.node.name) {
             try cache.record(KeyRecord(key: entry.key.key, node: entry.node.name, image: entry.node.image,
                                        variant: entry.node.variant, created: Date(timeIntervalSince1970: 1_700_000_000),
                                        inputs: entry.key.inputs))
         }
+        return cache
+    }
+
+    @Test func changedKeepsTheMissesInContiguousWaves() throws {
+        let folder = try TemporaryFolder()
+        let cache = try Self.cacheRecording(in: folder)
+        let recorded = Self.recorded
 
         let (result, document) = try Self.matrix(["--cache", cache.path, "matrix", "--changed"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -120,6 +128,79 @@ import Testing
             has_wave5=false
 
             """)
+    }
+
+    /// The GitHub output keeps the fleet's wave numbers: wave job i of the workflow builds the
+    /// changed nodes of wave i, and the waves with none are skipped.
+    @Test func githubOutputKeepsTheFleetsWaveNumbers() throws {
+        let folder = try TemporaryFolder()
+        let cache = try Self.cacheRecording(in: folder)
+        let outputPath = folder.path + "/github_output"
+        let (result, _) = try Self.matrix(["--cache", cache.path, "matrix", "--changed", "--format", "github"],
+                                          environment: ["GITHUB_OUTPUT": outputPath])
+        #expect(result.status == 0, "\(result.stderr)")
+        let outputs = try Self.outputs(outputPath)
+        #expect(outputs["count"] == "\(18 - Self.recorded.count)")
+        #expect(outputs["waves"] == "3")
+        for wave in 0...2 {
+            #expect(outputs["wave\(wave)"] == #"{"include":[]}"#)
+            #expect(outputs["has_wave\(wave)"] == "false")
+        }
+        #expect(try Self.nodes(outputs["wave3"]) == ["family-web", "family-torch@pc2"])
+        #expect(try Self.nodes(outputs["wave5"]) == Self.demoWaves[5])
+        #expect(outputs["has_wave5"] == "true")
+        #expect(result.stderr.contains("wave3: family-web family-torch@pc2\n"))
+        #expect(!result.stderr.contains("wave0:"))
+    }
+
+    /// A wave of 300 nodes is more than a GitHub matrix runs (256): the GitHub output splits it
+    /// into wave1_0 (256 nodes) and wave1_1 (44), and says so; the JSON keeps it whole and warns.
+    @Test func aWaveLargerThanAMatrixIsSplit() throws {
+        let folder = try TemporaryFolder()
+        try WorkflowFleets.writeLargeWave(in: folder, services: 300)
+        let fleet = folder.path + "/fleet"
+        let outputPath = folder.path + "/github_output"
+        let github = try StrataBinary.run(["-C", fleet, "matrix", "--format", "github"], environment: ["GITHUB_OUTPUT": outputPath])
+        #expect(github.status == 0, "\(github.stderr)")
+        let outputs = try Self.outputs(outputPath)
+        #expect(outputs.keys.sorted() == ["count", "has_wave0", "has_wave1_0", "has_wave1_1", "wave0", "wave1_0", "wave1_1", "waves"])
+        #expect(outputs["count"] == "301")
+        #expect(try Self.nodes(outputs["wave0"]) == ["base"])
+        let first = try Self.nodes(outputs["wave1_0"]), second = try Self.nodes(outputs["wave1_1"])
+        #expect(first.count == 256 && second.count == 44)
+        #expect(first.first == "svc000" && first.last == "svc255" && second.first == "svc256" && second.last == "svc299")
+        #expect(outputs["has_wave1_1"] == "true")
+        #expect(github.stderr.contains("wave1 has more nodes than the 256 jobs a GitHub matrix runs: split into wave1_0, wave1_1\n"))
+
+        // One node of the large wave: its part's job builds it, the other part's is skipped.
+        try "".write(toFile: outputPath, atomically: true, encoding: .utf8)
+        let one = try StrataBinary.run(["-C", fleet, "matrix", "--format", "github", "svc042"], environment: ["GITHUB_OUTPUT": outputPath])
+        #expect(one.status == 0, "\(one.stderr)")
+        let oneOutputs = try Self.outputs(outputPath)
+        #expect(try Self.nodes(oneOutputs["wave1_0"]) == ["svc042"])
+        #expect(oneOutputs["has_wave1_1"] == "false")
+
+        let json = try StrataBinary.run(["-C", fleet, "matrix"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let document = try JSONDecoder().decode(Document.self, from: Data(json.stdout.utf8))
+        #expect(document.waves.map(\.include.count) == [1, 300])
+        #expect(json.stderr.contains("wave 1 has 300 nodes, more than the 256 jobs a GitHub matrix runs"))
+    }
+
+    /// `name=value` lines of a `$GITHUB_OUTPUT` file.
+    static func outputs(_ path: String) throws -> [String: String] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var outputs: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            outputs[String(parts[0])] = parts.count == 2 ? String(parts[1]) : ""
+        }
+        return outputs
+    }
+
+    static func nodes(_ matrix: String?) throws -> [String] {
+        let wave = try JSONDecoder().decode(Document.Wave.self, from: Data(try #require(matrix).utf8))
+        return wave.include.map(\.node)
     }
 
     @Test func githubFormatNeedsTheOutputFile() throws {
@@ -180,8 +261,10 @@ import Testing
 
             Each wave is a matrix {"include":[{"node","image","variant","platform"}]} whose
             nodes can build in parallel once the waves before it are done. --format github
-            appends count, waves, wave<i> and has_wave<i> (for every wave of the fleet) to
-            the file named by $GITHUB_OUTPUT.
+            appends count, waves, wave<i> and has_wave<i> (for every wave of the fleet,
+            numbered as in the fleet) to the file named by $GITHUB_OUTPUT; a wave of the
+            fleet with more than 256 nodes, more than a GitHub matrix runs, gets
+            wave<i>_<p> and has_wave<i>_<p> for each part of at most 256 instead.
 
             USAGE: strata matrix [--file <file>] [-C <C>] [--registry <registry>] [--cache <cache>] [--insecure-registry <insecure-registry> ...] [<nodes> ...] [--changed] [--remote-cache] [--format <format>]
             """))
