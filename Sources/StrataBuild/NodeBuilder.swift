@@ -152,6 +152,16 @@ struct NodeBuilder: Sendable {
         } else {
             dockerfilePath = ContextPacker.dockerfilePath(contextDirectory: node.contextDirectory,
                                                           dockerfilePath: node.dockerfilePath)
+            // In a tar body the Dockerfile BuildKit reads is a file of the context, and this
+            // engine applies no .dockerignore to a tar: a COPY that reaches it would put strata's
+            // copy (detached, or with its FROM lines rewritten) into the image, where `docker
+            // build` puts the original or nothing. Refused rather than built different.
+            let detached = dockerfilePath == ContextPacker.detachedDockerfilePath
+            if (detached || rewritten != String(decoding: data, as: UTF8.self)), entry.key.selection.includes(dockerfilePath) {
+                return failed("its COPY/ADD sources reach the Dockerfile, which a tar context (--tar-context, or an engine "
+                              + "over TLS) must carry \(detached ? "under another name (.dockerignore excludes it)" : "with its FROM lines rewritten")"
+                              + "; build it over a session (without --tar-context), or narrow the sources")
+            }
             context = .tar(ContextPacker.body(ContextPacker.entries(
                 contextDirectory: node.contextDirectory, files: entry.key.contextFiles,
                 dockerfilePath: dockerfilePath, dockerfile: rewritten), mtime: mtime))

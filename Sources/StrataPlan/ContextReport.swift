@@ -28,13 +28,8 @@ public struct ContextReport: Sendable {
         omittedCache = cacheDirectory.flatMap { cache in
             (cache as NSString).standardizingPath.hasPrefix(root) && FileManager.default.fileExists(atPath: cache) ? cache : nil
         }
-        if let dockerfile = fleet.dockerfiles[node.dockerfilePath] {
-            selection = ContextSelection.of(dockerfile, target: node.target, args: node.args, platform: node.platform)
-        } else {
-            selection = .whole(reason: "no Dockerfile")
-        }
-        let selection = selection
-        sent = kept.filter { selection.includes($0.path, isDirectory: $0.kind == .directory) }
+        selection = KeyComputer.selection(fleet: fleet, node: node)
+        sent = KeyComputer.selected(kept, by: selection)
         let sentPaths = Set(sent.map(\.path))
         unselected = kept.filter { !sentPaths.contains($0.path) }
         if let ignore {

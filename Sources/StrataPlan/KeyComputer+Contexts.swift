@@ -33,13 +33,8 @@ extension KeyComputer {
                 }
             }
             let context = walked[walkKey] ?? []
-            let selection: ContextSelection
-            if let dockerfile = fleet.dockerfiles[node.dockerfilePath] {
-                selection = ContextSelection.of(dockerfile, target: node.target, args: node.args, platform: node.platform)
-            } else {
-                selection = .whole(reason: "no Dockerfile")
-            }
-            let selected = context.filter { selection.includes($0.path, isDirectory: $0.kind == .directory) }
+            let selection = Self.selection(fleet: fleet, node: node)
+            let selected = Self.selected(context, by: selection)
             result.selected[index] = selected
             result.selections[index] = selection
             result.unselectedCounts[index] = context.count - selected.count

@@ -21,6 +21,20 @@ import Testing
         #expect(!selection.includes("other.py"))
     }
 
+    /// A stage built `FROM` an earlier stage inherits its ENVs (its image config carries
+    /// them): a source that names one is known statically.
+    @Test func envOfAnEarlierStageExpandsInALaterOne() throws {
+        let text = "FROM a AS env\nENV SRC=conf\nFROM env AS middle\nENV MORE=${SRC}/x\nFROM middle\nCOPY ${SRC} ${MORE}.conf /d/\n"
+        #expect(try Self.selection(text) == .sources([.init("conf"), .init("conf/x.conf")]))
+        // A stage built on an external image does not inherit them: its ENVs are unknown.
+        let unrelated = try Self.selection("FROM a AS env\nENV SRC=conf\nFROM b\nCOPY ${SRC} /d/\n")
+        guard case .whole(let reason) = unrelated else {
+            Issue.record("expected the whole context, got \(unrelated)")
+            return
+        }
+        #expect(reason.contains("$SRC is not an ARG or ENV of the stage"))
+    }
+
     @Test func anExcludeOnlyLimitsItsOwnInstruction() throws {
         let selection = try Self.selection("FROM a\nCOPY --exclude=*.md src/ /app/\nCOPY src/README.md /docs/\n")
         #expect(selection.includes("src/README.md"))

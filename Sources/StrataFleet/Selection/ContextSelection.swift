@@ -61,11 +61,21 @@ public enum ContextSelection: Sendable, Equatable {
             ?? Array(dockerfile.stages.indices)
         let lexer = ShellLexer(escape: dockerfile.escape)
         var sources: [Source] = []
+        // The ENVs each stage ends with (nil: a value that cannot be known); a stage built
+        // `FROM` an earlier one starts with them, as its image config carries them.
+        var stageEnvironments: [Int: [String: String?]] = [:]
+        var stageNames: [String: Int] = [:]
+        for stage in dockerfile.stages { if let name = stage.name, stageNames[name] == nil { stageNames[name] = stage.index } }
         for index in reachable {
             // What a word in this stage can refer to: the stage's ARGs (a build arg, else the
             // default, else the global default of a re-declared global ARG, else empty) and
-            // ENVs. Any other name may come from the base image's ENV: unknown here.
-            var variables: [String: String] = [:]
+            // ENVs, its own and those of an earlier stage it is built on. Any other name may
+            // come from an external base image's ENV: unknown here.
+            let stage = dockerfile.stages[index]
+            let base = ((try? lexer.expand(stage.baseReference) { scope[$0] }) ?? stage.baseReference).lowercased()
+            var environment: [String: String?] = stageNames[base].flatMap { $0 < index ? stageEnvironments[$0] : nil } ?? [:]
+            var variables: [String: String] = environment.compactMapValues { $0 }
+            defer { stageEnvironments[index] = environment }
             var unknown: String?
             func expand(_ word: String) -> String? {
                 unknown = nil
@@ -92,7 +102,9 @@ public enum ContextSelection: Sendable, Equatable {
                 case "ENV":
                     for (name, value) in instruction.envPairs {
                         // An ENV value that cannot be known makes its name unknown too.
-                        variables[name] = expand(value)
+                        let expanded = expand(value)
+                        variables[name] = expanded
+                        environment[name] = .some(expanded)
                     }
                 case "COPY", "ADD":
                     if instruction.flag("from") != nil { continue }
