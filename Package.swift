@@ -71,6 +71,8 @@ let package = Package(
         .testTarget(name: "strataTests", dependencies: ["strata", "StrataProcess", .product(name: "Yams", package: "Yams")]),
         // Runs the strata binary against the real engine and registry that scripts/test starts.
         .testTarget(name: "StrataIntegrationTests", dependencies: ["strata", "StrataProcess"]),
+        // The oracle: images strata builds against `docker build --no-cache` of a corpus.
+        .testTarget(name: "StrataDifferentialTests", dependencies: ["strata", "StrataProcess"]),
     ],
     swiftLanguageModes: [.v6]
 )
