@@ -12,11 +12,6 @@ public enum ContextPacker {
     /// classic docker client did, it travels under a hidden name.
     public static let detachedDockerfilePath = ".dockerfile.strata"
 
-    /// `SOURCE_DATE_EPOCH` when set, else 0: the mtime of every entry.
-    public static func sourceDateEpoch(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int64 {
-        environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) } ?? 0
-    }
-
     /// The Dockerfile's path inside the tar: its own path when it is a file of the context
     /// that `.dockerignore` keeps (so `COPY . /x` copies exactly what docker's client would
     /// send), else `detachedDockerfilePath`.

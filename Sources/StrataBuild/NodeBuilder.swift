@@ -53,7 +53,7 @@ struct NodeBuilder: Sendable {
     /// always correct, and the reason names what was missing or what failed.
     func reuse(_ entry: PlanEntry, requested: Bool) async -> Reuse {
         let reference = Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)
-        var found = try? await engine.inspectImage(reference)
+        var found = await Self.keyImage(engine: engine, reference: reference, key: entry.key.key, recorded: entry.record?.imageID)
         var restored = false
         if found == nil {
             switch await restore(entry, reference: reference) {
@@ -76,12 +76,21 @@ struct NodeBuilder: Sendable {
                                    imageID: info.id, size: info.size, message: restored ? "restored from the cache" : nil))
     }
 
+    /// The engine's image for `key`: the recorded image when the engine has it, else the image
+    /// under the key's tag when it carries the key's `dev.strata.key` label. A tag is
+    /// mutable: one re-pointed at another image does not make that image the key's.
+    static func keyImage(engine: any ContainerEngine, reference: String, key: String, recorded: String?) async -> ImageInfo? {
+        if let recorded, let info = try? await engine.inspectImage(recorded) { return info }
+        guard let info = try? await engine.inspectImage(reference), info.labels["dev.strata.key"] == key else { return nil }
+        return info
+    }
+
     /// A hit found only in the registry: the engine's image when it has it; nothing when
     /// no one needs the image here (`needed` false); else the image pulled by digest. A
     /// failed pull is rebuilt, with the registry's answer as the reason.
     func reuseRemote(_ entry: PlanEntry, hit: RemoteHit, needed: Bool, requested: Bool) async -> Reuse {
         let reference = Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)
-        var info = try? await engine.inspectImage(reference)
+        var info = await Self.keyImage(engine: engine, reference: reference, key: entry.key.key, recorded: nil)
         var message: String?
         if info == nil {
             guard needed else {
@@ -142,7 +151,8 @@ struct NodeBuilder: Sendable {
         }
         let rewritten = DockerfileRewriter.rewrite(String(decoding: data, as: UTF8.self), dockerfile: dockerfile,
                                                    node: node, exact: parentReferences)
-        let mtime = ContextPacker.sourceDateEpoch()
+        // The mtime the key names: the build sends exactly what was keyed.
+        let mtime = entry.key.inputs.contextMtime ?? 0
         let context: BuildContext
         let dockerfilePath: String
         if options.sessionContexts && engine.acceptsSessionContexts {

@@ -13,6 +13,9 @@ public struct KeyInputs: Codable, Sendable, Equatable {
     public var context: String
     /// `precise` (only the files COPY/ADD can read) or `whole`.
     public var contextMode: String
+    /// The mtime every context entry is sent with, `SOURCE_DATE_EPOCH` when set (else 0, and
+    /// nil here): COPY keeps it, so it is in the image's files.
+    public var contextMtime: Int64?
     /// Declared ARGs that have a value, resolved.
     public var args: [String: String]
     /// Declared ARGs without a value, sorted.
@@ -33,6 +36,7 @@ public struct KeyInputs: Codable, Sendable, Equatable {
         dockerfile: String,
         context: String,
         contextMode: String,
+        contextMtime: Int64? = nil,
         args: [String: String] = [:],
         unsetArgs: [String] = [],
         target: String? = nil,
@@ -45,6 +49,7 @@ public struct KeyInputs: Codable, Sendable, Equatable {
         self.dockerfile = dockerfile
         self.context = context
         self.contextMode = contextMode
+        self.contextMtime = contextMtime
         self.args = args
         self.unsetArgs = unsetArgs.sorted()
         self.target = target

@@ -9,14 +9,17 @@ import StrataHash
 /// `KeyInputs` written with sorted keys, no whitespace and unescaped slashes, where
 /// - `dockerfile` is SHA-256 of the Dockerfile's bytes as written (before strata rewrites
 ///   fleet FROM lines for the build);
-/// - `context` is SHA-256 of one record per context entry the build can read, sorted by
-///   path (byte order): four fields, path, kind (`f`, `d` or `l`), mode in octal and the
+/// - `context` is SHA-256 of one record per context entry the build can read (a folder only
+///   when its own entry can reach the image, not when it merely lies above a source), sorted
+///   by path (byte order): four fields, path, kind (`f`, `d` or `l`), mode in octal and the
 ///   content digest or link target, each written as `<byte count>:<bytes>,` (a netstring),
 ///   so no file name or link target, whatever bytes it holds, can encode like another
 ///   entry (v1 joined them with NUL and LF, and a link target holding LF could);
 /// - `args` holds only the ARGs the Dockerfile declares in the stages the build runs (and
 ///   before the first FROM) that have a value from the manifest; `unsetArgs` the others
 ///   (their defaults are in the Dockerfile bytes);
+/// - `contextMtime` is `SOURCE_DATE_EPOCH`, the mtime every context entry is sent with,
+///   absent when unset (entries then have mtime 0);
 /// - `parents` lists each fleet parent's node and key, in the order the Dockerfile names them;
 /// - `bases` the external base references as expanded.
 public struct KeyComputer {
@@ -25,11 +28,15 @@ public struct KeyComputer {
     public let fileIndexDirectory: String
     /// strata's cache directory, never part of a context that contains it.
     public let cacheDirectory: String?
+    /// The mtime of every context entry sent: `SOURCE_DATE_EPOCH` when set (else 0, nil here).
+    public let contextMtime: Int64?
 
-    public init(fleet: Fleet, fileIndexDirectory: String, cacheDirectory: String? = nil) {
+    public init(fleet: Fleet, fileIndexDirectory: String, cacheDirectory: String? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.fleet = fleet
         self.fileIndexDirectory = fileIndexDirectory
         self.cacheDirectory = cacheDirectory
+        contextMtime = environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) }
     }
 
     public enum Error: Swift.Error, CustomStringConvertible {
@@ -64,7 +71,9 @@ public struct KeyComputer {
             }
             let selected = contexts.selected[index] ?? []
             let digests = contexts.digests[node.contextDirectory] ?? [:]
-            let (contextDigest, files) = try Self.contextDigest(selected, digests: digests)
+            let selection = contexts.selections[index] ?? .whole(reason: "no Dockerfile")
+            let keyed = selected.filter { $0.kind != .directory || selection.copiesDirectory($0.path) }
+            let (contextDigest, files) = try Self.contextDigest(keyed, digests: digests)
             guard let dockerfile = fleet.dockerfiles[node.dockerfilePath] else {
                 throw Error.dockerfile(node: node.name, path: fleet.displayPath(node.dockerfilePath))
             }
@@ -74,7 +83,6 @@ public struct KeyComputer {
             for name in declared.sorted() {
                 if let value = node.args[name] { args[name] = value } else { unset.append(name) }
             }
-            let selection = contexts.selections[index] ?? .whole(reason: "no Dockerfile")
             var contextMode = "whole"
             if case .sources = selection { contextMode = "precise" }
             let inputs = KeyInputs(
@@ -82,6 +90,7 @@ public struct KeyComputer {
                 dockerfile: dockerfileDigest.description,
                 context: contextDigest.description,
                 contextMode: contextMode,
+                contextMtime: contextMtime,
                 args: args,
                 unsetArgs: unset,
                 target: node.target,

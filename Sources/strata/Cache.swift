@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import StrataBuild
 import StrataCache
+import StrataEngine
 import StrataFleet
 
 extension Strata {
@@ -47,7 +49,8 @@ extension Strata.Cache {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every blob, key record and node pointer of the cache; change nothing.",
-            discussion: "Prints each problem on its own line and exits 1 when there is one.")
+            discussion: "With the manifest and an engine at hand, also that each key's tag in the engine names the "
+                + "recorded image. Prints each problem on its own line and exits 1 when there is one.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -55,19 +58,43 @@ extension Strata.Cache {
             let path = try global.cacheDirectoryPath()
             guard let cache = try existingCache(path) else { return }
             let report = try Console.failingInOneLine { try cache.withSharedLock { cache.verify() } }
+            let misplaced = await engineProblems(cache)
             if !report.leftovers.isEmpty {
                 let count = report.leftovers.count
                 Console.error("\(count) temporary file\(count == 1 ? "" : "s") left by interrupted writes (harmless; `strata cache gc` removes them after an hour)")
             }
-            guard report.isClean else {
+            guard report.isClean && misplaced.isEmpty else {
                 for problem in report.problems { Console.output(problem.description) }
-                Console.error("\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s") in the cache \(path)")
+                for problem in misplaced { Console.output("engine: \(problem)") }
+                let count = report.problems.count + misplaced.count
+                Console.error("\(count) problem\(count == 1 ? "" : "s") in the cache \(path)")
                 throw ExitCode(1)
             }
             Console.output("cache OK: \(report.recordsChecked) record\(report.recordsChecked == 1 ? "" : "s"), \(report.blobsChecked) blob\(report.blobsChecked == 1 ? "" : "s")")
         }
     }
+}
 
+extension Strata.Cache.Verify {
+    /// Key tags in the engine that name another image than the recorded one. Without a
+    /// manifest that loads (the cache alone was named) there are no repositories to check;
+    /// an engine that does not answer is said, and not checked.
+    func engineProblems(_ cache: CacheDirectory) async -> [KeyTagCheck.Misplaced] {
+        guard let path = try? global.manifestPath(),
+              let fleet = try? Fleet.load(path: path, registry: global.effectiveRegistry) else { return [] }
+        let engine: Engine
+        do {
+            engine = try await Engine.connect()
+        } catch {
+            Console.error("engine tags not checked: \(error)")
+            return []
+        }
+        let records = (try? cache.withSharedLock { try cache.allRecords() }) ?? []
+        return await KeyTagCheck.misplaced(records, fleet: fleet, engine: engine)
+    }
+}
+
+extension Strata.Cache {
     struct GC: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gc",

@@ -96,11 +96,27 @@ final class FakeEngine: ContainerEngine {
     }
 
     func tagImage(_ image: String, as reference: String) async throws {
-        state.withLock { state in state.images[reference] = state.images[image] }
+        state.withLock { state in
+            guard var info = state.images[image] else { return }
+            info.repoTags.append(reference)
+            for (name, other) in state.images where other.id == info.id { state.images[name] = info }
+            state.images[reference] = info
+        }
     }
 
     func removeImage(_ reference: String) async throws {
         _ = state.withLock { $0.images.removeValue(forKey: reference) }
+    }
+
+    /// Points `reference` at an image that is none of strata's (no `dev.strata.key` label).
+    func repoint(_ reference: String) {
+        state.withLock { state in
+            for (name, info) in state.images where info.repoTags.contains(reference) {
+                state.images[name]?.repoTags.removeAll { $0 == reference }
+            }
+            state.images[reference] = ImageInfo(id: "sha256:" + String(repeating: "e", count: 64), size: 1,
+                                                repoTags: [reference], labels: [:])
+        }
     }
 
     /// Forgets every image, as a fresh engine would.

@@ -191,6 +191,28 @@ final class TestFleet {
         #expect(statuses(withParents.outcomes) == ["base": "cached", "mid": "built"])
     }
 
+    /// Tags are mutable: `<repo>:strata-<key>` re-pointed at another image does not make it
+    /// the key's image. The recorded image is used (and the tag put back); without it, the
+    /// node is rebuilt.
+    @Test func aKeyTagPointedElsewhereIsNotAHit() async throws {
+        let fleet = try TestFleet()
+        let engine = FakeEngine()
+        let first = try await fleet.run(engine)
+        let keyTags = engine.builds.flatMap(\.tags).filter { $0.contains(":strata-") }
+        try #require(!keyTags.isEmpty)
+        for tag in keyTags { engine.repoint(tag) }
+        let again = try await fleet.run(engine)
+        #expect(statuses(again.outcomes).values.allSatisfy { $0 == "cached" })
+        #expect(again.outcomes.map(\.imageID) == first.outcomes.map(\.imageID))
+        for tag in keyTags { #expect(try await engine.inspectImage(tag)?.labels["dev.strata.key"] != nil) }
+
+        // The recorded images gone, the re-pointed tags alone are not trusted.
+        for id in first.outcomes.compactMap(\.imageID) { try await engine.removeImage(id) }
+        for tag in keyTags { engine.repoint(tag) }
+        let rebuilt = try await fleet.run(engine)
+        #expect(statuses(rebuilt.outcomes).values.allSatisfy { $0 == "built" })
+    }
+
     @Test func aHitWhoseImageTheEngineLostIsRebuilt() async throws {
         let fleet = try TestFleet()
         let engine = FakeEngine()

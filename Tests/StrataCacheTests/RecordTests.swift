@@ -32,7 +32,7 @@ import Testing
     #expect(first.unsetArgs == ["ALPHA", "ZED"])
 }
 
-@Test(arguments: ["version", "dockerfile", "context", "contextMode", "args", "unsetArgs", "target", "platform", "labels", "parents", "bases"])
+@Test(arguments: ["version", "dockerfile", "context", "contextMode", "contextMtime", "args", "unsetArgs", "target", "platform", "labels", "parents", "bases"])
 func everyInputChangesTheKey(_ field: String) throws {
     let original = try sampleInputs(3)
     var changed = original
@@ -41,6 +41,7 @@ func everyInputChangesTheKey(_ field: String) throws {
     case "dockerfile": changed.dockerfile = try sampleInputs(4).dockerfile
     case "context": changed.context = try sampleInputs(4).context
     case "contextMode": changed.contextMode = "whole"
+    case "contextMtime": changed.contextMtime = 1_700_000_000
     case "args": changed.args["PYTHON_VERSION"] = "3.13"
     case "unsetArgs": changed.unsetArgs.append("TOKEN")
     case "target": changed.target = "runtime"

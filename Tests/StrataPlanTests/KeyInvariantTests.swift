@@ -140,6 +140,23 @@ import Testing
         #expect(!docs.files.keys.contains { $0.hasPrefix("drafts") })
     }
 
+    /// `SOURCE_DATE_EPOCH` is the mtime of every file the context sends, which COPY keeps in
+    /// the image: another value is another key for every node.
+    @Test func sourceDateEpochIsInEveryKey() throws {
+        let fleet = try FleetCopy()
+        let loaded = try fleet.fleet()
+        func keys(_ environment: [String: String]) throws -> [String: String] {
+            try KeyComputer(fleet: loaded, fileIndexDirectory: fleet.cacheDirectory + "/files", environment: environment)
+                .keys(for: Array(loaded.nodes.indices)).mapValues(\.key)
+        }
+        let unset = try keys([:])
+        let set = try keys(["SOURCE_DATE_EPOCH": "1700000000"])
+        #expect(unset.count == loaded.nodes.count)
+        #expect(unset.allSatisfy { set[$0.key] != $0.value })
+        #expect(try keys(["SOURCE_DATE_EPOCH": "1700000000"]) == set)
+        #expect(try keys([:]) == unset)
+    }
+
     /// The file-hash index is not fooled by a rewrite that keeps the size, the inode and
     /// the mtime (what `tar -x` of a reproducible archive does): the ctime moved, the file is
     /// read again, and exactly its node gets a new key (a stale hit before).

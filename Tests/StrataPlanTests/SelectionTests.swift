@@ -1,3 +1,4 @@
+import Foundation
 import StrataFleet
 import Testing
 @testable import StrataPlan
@@ -46,5 +47,30 @@ import Testing
         // Its own children are not affected: triggers run one level down only.
         let grandchild = try #require(loaded.node(named: "base-cpu-pydeps"))
         #expect(KeyComputer.selection(fleet: loaded, node: grandchild) != selection)
+    }
+}
+
+/// A folder that only lies above a COPY source has nothing of it copied: its mode is not
+/// keyed (a chmod on it rebuilt the node), while a copied folder's mode is.
+@Suite struct FolderModeTests {
+    @Test func onlyCopiedFoldersAreKeyed() {
+        let selection = ContextSelection.sources([.init("conf/app.conf"), .init("src")])
+        #expect(!selection.copiesDirectory("conf"))
+        #expect(selection.copiesDirectory("src"))
+        #expect(selection.copiesDirectory("src/sub"))
+        #expect(ContextSelection.whole(reason: "test").copiesDirectory("conf"))
+    }
+
+    @Test func aChmodAboveASingleFileCopyKeepsTheKey() throws {
+        let fleet = try FleetCopy()
+        try fleet.write("services/single/Dockerfile", "FROM strata-busybox:1\nCOPY conf/app.conf /etc/app.conf\nCOPY lib /opt/lib\n")
+        try fleet.write("services/single/conf/app.conf", "a=1\n")
+        try fleet.write("services/single/lib/x.py", "x\n")
+        try fleet.editManifest("discover:\n", "  single:\n    context: services/single\ndiscover:\n")
+        let before = try #require(try fleet.keyHexes()["single"])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: fleet.path("services/single/conf"))
+        #expect(try fleet.keyHexes()["single"] == before)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: fleet.path("services/single/lib"))
+        #expect(try fleet.keyHexes()["single"] != before)
     }
 }

@@ -159,6 +159,16 @@ public enum ContextSelection: Sendable, Equatable {
         }
     }
 
+    /// True when a directory's own entry (its mode) can reach the image: it is a source, lies
+    /// below one, or the whole context is read. A folder that is only above a source (`src`
+    /// for `COPY src/a.txt /d/`) is sent so the source has a place, and nothing of it is copied.
+    public func copiesDirectory(_ path: String) -> Bool {
+        switch self {
+        case .whole: true
+        case .sources(let sources): sources.contains { Self.matches($0.pattern, path) }
+        }
+    }
+
     /// `path` is the source, lies below it, or matches it (or lies below a match) as a glob.
     static func matches(_ pattern: String, _ path: String) -> Bool {
         if pattern == "." || path == pattern || path.hasPrefix(pattern + "/") { return true }
