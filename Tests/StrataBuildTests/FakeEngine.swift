@@ -26,10 +26,13 @@ final class FakeEngine: ContainerEngine {
     let state = Mutex(State())
     let delay: Duration
     let acceptsSessionContexts: Bool
+    /// Runs inside every build, after the context was read: a user at work meanwhile.
+    let duringBuild: @Sendable () -> Void
 
-    init(delay: Duration = .milliseconds(20), sessions: Bool = false) {
+    init(delay: Duration = .milliseconds(20), sessions: Bool = false, duringBuild: @escaping @Sendable () -> Void = {}) {
         self.delay = delay
         acceptsSessionContexts = sessions
+        self.duringBuild = duringBuild
     }
 
     /// The context's paths and the Dockerfile's text, from the tar or through the session's
@@ -73,6 +76,7 @@ final class FakeEngine: ContainerEngine {
         defer { state.withLock { $0.running -= 1 } }
         let (files, dockerfile) = try Self.read(context, dockerfilePath: options.dockerfile)
         events(.step(.init(id: "1", name: "[1/1] FROM", started: true, completed: false, cached: false, error: nil)))
+        duringBuild()
         try await Task.sleep(for: delay)
         var session = false
         if case .session = context { session = true }

@@ -191,6 +191,24 @@ final class TestFleet {
         #expect(statuses(withParents.outcomes) == ["base": "cached", "mid": "built"])
     }
 
+    /// A file written after it was hashed for the key and while the build ran: the image may
+    /// hold bytes the key does not name, so the node fails and nothing is recorded.
+    @Test func aFileEditedDuringItsBuildFailsTheNode() async throws {
+        let fleet = try TestFleet()
+        let file = fleet.root + "/base/a.txt"
+        let engine = FakeEngine { try? Data("edited meanwhile\n".utf8).write(to: URL(fileURLWithPath: file)) }
+        let run = try await fleet.run(engine, nodes: ["base"])
+        let base = try #require(run.outcomes.first { $0.node == "base" })
+        #expect(base.status == .failed)
+        #expect(base.message == "base/a.txt changed during the build; its key is not recorded (build again)",
+                "\(base.message ?? "")")
+        let cache = try CacheDirectory(path: fleet.root + "/.cache")
+        #expect(try cache.record(forKey: base.key) == nil)
+        // Built again, the key names the new bytes.
+        let again = try await fleet.run(FakeEngine(), nodes: ["base"])
+        #expect(statuses(again.outcomes)["base"] == "built")
+    }
+
     /// Tags are mutable: `<repo>:strata-<key>` re-pointed at another image does not make it
     /// the key's image. The recorded image is used (and the tag put back); without it, the
     /// node is rebuilt.

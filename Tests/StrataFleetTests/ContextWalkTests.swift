@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Testing
 @testable import StrataFleet
 
@@ -116,5 +117,29 @@ struct Failure: Error, CustomStringConvertible {
 @Test func walkOfMissingDirectoryThrowsWithPath() {
     #expect(throws: ContextWalkError.cannotOpenDirectory(path: "/nonexistent/ctx", errno: ENOENT)) {
         try walkContext(directory: "/nonexistent/ctx", ignore: nil)
+    }
+}
+
+/// `firstChangedFile`: what was listed is still what is on disk, by stat data alone.
+@Suite struct ChangedFileTests {
+    @Test func aWriteARenameOrARemovalIsSeenADirectoryChangeIsNot() throws {
+        let tree = try TempTree(["a.txt": "a\n", "sub/b.txt": "b\n"])
+        let listed = try walkContext(directory: tree.root, ignore: nil)
+        #expect(firstChangedFile(listed, root: tree.root) == nil)
+
+        // A new file in a folder changes the folder, not what was listed.
+        try tree.write(["sub/editor.swp": "x"])
+        #expect(firstChangedFile(listed, root: tree.root) == nil)
+
+        // Same size, same mtime put back: the ctime still moved.
+        let path = tree.root + "/a.txt"
+        let mtime = try #require(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
+        try Data("A\n".utf8).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: path)
+        #expect(firstChangedFile(listed, root: tree.root)?.path == "a.txt")
+
+        let fresh = try walkContext(directory: tree.root, ignore: nil)
+        try FileManager.default.removeItem(atPath: tree.root + "/sub/b.txt")
+        #expect(firstChangedFile(fresh, root: tree.root)?.path == "sub/b.txt")
     }
 }
