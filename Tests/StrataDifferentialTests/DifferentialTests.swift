@@ -17,14 +17,9 @@ import Testing
         // Docker's own build of each case first, then strata's two transports.
         var theirs: [String: String] = [:]
         for item in Corpus.cases {
-            let tag = "\(registry)/docker-\(item.name):1"
-            var arguments = ["build", "--quiet", "--no-cache", "--network", "host", "-t", tag]
-            if let target = item.target { arguments += ["--target", target] }
-            for (name, value) in item.args.sorted(by: { $0.key < $1.key }) { arguments += ["--build-arg", "\(name)=\(value)"] }
-            if let parent = item.parent { arguments += ["--build-arg", "PARENT=\(registry)/docker-\(parent):1"] }
-            let built = try Oracle.run("/usr/bin/docker", arguments + [fleet + "/" + item.name], environment: ["DOCKER_BUILDKIT": "1"])
-            try #require(built.status == 0, "docker build \(item.name): \(built.stderr)")
-            theirs[item.name] = try Oracle.listing(tag)
+            let built = try Oracle.dockerBuild(item, fleet: fleet, registry: registry, tag: "1")
+            try #require(built.result.status == 0, "docker build \(item.name): \(built.result.stderr)")
+            theirs[item.name] = try Oracle.listing(built.reference)
         }
         for tarContext in [false, true] {
             let transport = tarContext ? "--tar-context" : "session"
@@ -95,6 +90,20 @@ enum Oracle {
                      "no release strata at \(strata): run scripts/test, or swift build -c release first")
         let ping = try run("/usr/bin/docker", ["version", "--format", "{{.Server.APIVersion}}"])
         try #require(ping.status == 0, "no Docker engine at \(dockerHost): run scripts/test, which starts one (\(ping.stderr))")
+    }
+
+    /// `DOCKER_BUILDKIT=1 docker build --no-cache` of `item` in `fleet`, tagged
+    /// `<registry>/docker-<name>:<tag>`; a case built on another gets that case's image of the
+    /// same tag as `PARENT`.
+    static func dockerBuild(_ item: CorpusCase, fleet: String, registry: String, tag: String) throws
+        -> (result: Result, reference: String) {
+        let reference = "\(registry)/docker-\(item.name):\(tag)"
+        var arguments = ["build", "--quiet", "--no-cache", "--network", "host", "-t", reference]
+        if let target = item.target { arguments += ["--target", target] }
+        for (name, value) in item.args.sorted(by: { $0.key < $1.key }) { arguments += ["--build-arg", "\(name)=\(value)"] }
+        if let parent = item.parent { arguments += ["--build-arg", "PARENT=\(registry)/docker-\(parent):\(tag)"] }
+        let result = try run("/usr/bin/docker", arguments + [fleet + "/" + item.name], environment: ["DOCKER_BUILDKIT": "1"])
+        return (result, reference)
     }
 
     /// One folder per case and a strata.yaml naming them all.

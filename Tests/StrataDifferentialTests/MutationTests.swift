@@ -67,14 +67,9 @@ import Testing
     /// The listing of `docker build --no-cache` of the case as it is now; throws when docker
     /// cannot build it.
     func dockerListing(_ item: CorpusCase, fleet: String, registry: String) throws -> String {
-        let tag = "\(registry)/docker-\(item.name):m"
-        var arguments = ["build", "--quiet", "--no-cache", "--network", "host", "-t", tag]
-        if let target = item.target { arguments += ["--target", target] }
-        for (name, value) in item.args.sorted(by: { $0.key < $1.key }) { arguments += ["--build-arg", "\(name)=\(value)"] }
-        if let parent = item.parent { arguments += ["--build-arg", "PARENT=\(registry)/docker-\(parent):m"] }
-        let built = try Oracle.run("/usr/bin/docker", arguments + [fleet + "/" + item.name], environment: ["DOCKER_BUILDKIT": "1"])
-        guard built.status == 0 else { throw BuildFailed() }
-        return try Oracle.listing(tag)
+        let built = try Oracle.dockerBuild(item, fleet: fleet, registry: registry, tag: "m")
+        guard built.result.status == 0 else { throw BuildFailed() }
+        return try Oracle.listing(built.reference)
     }
 
     struct BuildFailed: Error {}
