@@ -31,22 +31,36 @@ public struct EngineImageDestination: ImageDestination {
 
     public func write(from source: some ImageSource) async throws -> WrittenImage {
         let image = try source.image()
-        let id = image.configDigest.description
-        var info = try await engine.inspectImage(id)
+        _ = try await load(from: source)
+        return WrittenImage(configDigest: image.configDigest, manifest: nil, layers: image.layers.compactMap(\.blob), layersWritten: [])
+    }
+
+    /// Loads the image unless the engine has it, tags it, and returns the engine's view of
+    /// it. The classic store names an image by its config digest, and finds it by that
+    /// before a load; the containerd store names it by the manifest digest it makes at
+    /// load time, so the loaded image is found by what the engine reports loading.
+    func load(from source: some ImageSource) async throws -> ImageInfo {
+        let image = try source.image()
+        let configDigest = image.configDigest.description
+        var info = try await engine.inspectImage(configDigest)
+        var loaded: [String] = []
         if info == nil {
             let archive = TemporaryFile.path(in: workDirectory, suffix: "-load.tar")
             defer { unlink(archive) }
             let tags = tags
             let workDirectory = workDirectory
             try await Blocking.run { try Self.pack(source, image: image, tags: tags, to: archive, spoolDirectory: workDirectory) }
-            let loaded = try await engine.loadImages(from: archive)
-            info = try await engine.inspectImage(id)
-            guard info != nil else { throw ImageTransfer.Error.notLoaded(imageID: id, loaded: loaded) }
+            loaded = try await engine.loadImages(from: archive)
+            info = try await engine.inspectImage(configDigest)
+            for reference in loaded where info == nil {
+                info = try await engine.inspectImage(reference)
+            }
         }
-        for tag in tags where !(info?.repoTags.contains(tag) ?? false) {
-            try await engine.tagImage(id, as: tag)
+        guard let info else { throw ImageTransfer.Error.notLoaded(imageID: configDigest, loaded: loaded) }
+        for tag in tags where !info.repoTags.contains(tag) {
+            try await engine.tagImage(info.id, as: tag)
         }
-        return WrittenImage(configDigest: image.configDigest, manifest: nil, layers: image.layers.compactMap(\.blob), layersWritten: [])
+        return info
     }
 
     /// Writes the `docker load` archive of `image` to `path`. Layers the source has

@@ -18,6 +18,9 @@ public final class EngineImageSource: ImageSource {
     /// The `docker save` archive.
     public let archive: String
     private let described: SourceImage
+    /// The digests `index.json` leads through to the image (an index, its manifest):
+    /// on the containerd image store one of them is the engine's image ID.
+    public let manifestDigests: Set<String>
     /// The archive entry holding each layer (links resolved), bottom first.
     private let layerEntries: [String]
     private let removeArchive: Bool
@@ -38,6 +41,7 @@ public final class EngineImageSource: ImageSource {
                 path: archive, reason: "the manifest lists \(layerPaths.count) layers, the config \(diffIDs.count) diff_ids")
         }
         layerEntries = try layerPaths.map { try listing.resolve($0) }
+        manifestDigests = try listing.indexDigests()
         described = SourceImage(config: config, configDigest: configDigest,
                                 layers: diffIDs.map { SourceImage.Layer(diffID: $0) }, repoTags: repoTags)
     }
@@ -175,6 +179,22 @@ struct ArchiveListing {
             return (blobPath(manifest.config.digest), manifest.layers.map { blobPath($0.digest) }, tags)
         }
         throw ImageTransfer.Error.unreadableArchive(path: archive, reason: "index.json leads to no image manifest in the archive")
+    }
+
+    /// Every digest `index.json` names, nested indexes the archive holds followed; empty for
+    /// a legacy archive.
+    func indexDigests() throws -> Set<String> {
+        guard let indexJSON else { return [] }
+        var found: Set<String> = []
+        var pending = try decodeIndex(indexJSON, name: "index.json").manifests
+        while let descriptor = pending.popLast() {
+            guard found.insert(descriptor.digest).inserted else { continue }
+            let isIndex = descriptor.mediaType == OCIMediaType.imageIndex || descriptor.mediaType == OCIMediaType.dockerManifestList
+            if isIndex, entries[blobPath(descriptor.digest)] != nil {
+                pending += try decodeIndex(try contents(of: blobPath(descriptor.digest)), name: descriptor.digest).manifests
+            }
+        }
+        return found
     }
 
     /// The whole content of an entry (links followed), for JSON files.

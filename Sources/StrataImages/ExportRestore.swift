@@ -5,7 +5,8 @@ import StrataHash
 public struct ExportedImage: Sendable, Equatable {
     /// The OCI image manifest's digest: the image as the layout (and a push) names it.
     public var manifestDigest: Digest
-    /// The config's digest, which is the engine's image ID.
+    /// The config's digest (the engine's image ID on the classic store; on the containerd
+    /// image store the ID is the engine's manifest digest).
     public var configDigest: Digest
     /// The gzip layer blobs, bottom first.
     public var layerDigests: [Digest]
@@ -42,8 +43,10 @@ public func exportImage(
     } else {
         // By ID: a tag can move between the inspect and the save.
         let source = try await EngineImageSource.save(engine: engine, reference: info.id, directory: cache.path)
+        // What the engine calls the image must be what was saved: the config digest on the
+        // classic store, a manifest (or index) digest of the archive on the containerd store.
         let configDigest = try source.image().configDigest
-        guard configDigest.description == info.id else {
+        guard configDigest.description == info.id || source.manifestDigests.contains(info.id) else {
             throw ImageTransfer.Error.imageIDMismatch(reference: reference, engine: info.id, config: configDigest)
         }
         written = try await destination.write(from: source)
@@ -59,8 +62,9 @@ public func exportImage(
 }
 
 /// Loads the image exported for `key` from the cache's layout into the engine and
-/// gives it `tags`. Returns its image ID, or nil when the layout has no image for
-/// the key. An engine that still has the image (same ID) is only tagged.
+/// gives it `tags`. Returns the engine's image ID for it (the config digest on the
+/// classic store, the manifest digest on the containerd store), or nil when the layout
+/// has no image for the key. An engine that still has the image is only tagged.
 public func restoreImage(
     cache: CacheDirectory, key: String, engine: some ImageTransferEngine, tags: [String]
 ) async throws -> String? {
@@ -68,7 +72,7 @@ public func restoreImage(
     defer { held.release() }
     guard let source = try LayoutImageSource.forKey(key, in: cache) else { return nil }
     let destination = EngineImageDestination(engine: engine, tags: tags, workDirectory: cache.path)
-    return try await destination.write(from: source).configDigest.description
+    return try await destination.load(from: source).id
 }
 
 /// An OCI manifest in the layout whose config is `imageID` and whose gzip layers
