@@ -29,8 +29,13 @@ struct NodeBuilder: Sendable {
         "\(repository(fleet: fleet, node: node)):\(keyTag(key))"
     }
 
-    /// The `repository:tag` references a node's image gets, tag templates expanded.
+    /// The `repository:tag` references a node's image gets, tag templates expanded. One
+    /// platform of an image built for several gets its key's tag alone: the image's tags name
+    /// the index of all its platforms (in the registry), and one tag cannot name two images
+    /// (the containerd image store refuses the second build's export).
     func tags(_ entry: PlanEntry, requested: Bool) throws(TagTemplate.Error) -> [String] {
+        let keyReference = Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)
+        if fleet.platformSiblings(of: entry.node) != nil { return [keyReference] }
         let repository = Self.repository(fleet: fleet, node: entry.node)
         var tags: [String] = []
         for tag in entry.node.tags { tags.append(try TagTemplate.nodeTag(tag, of: entry.node, values: options.tagValues)) }
@@ -39,7 +44,7 @@ struct NodeBuilder: Sendable {
                 tags.append(try TagTemplate.extraTag(tag, variant: entry.node.variant, values: options.tagValues))
             }
         }
-        return tags.map { "\(repository):\($0)" } + [Self.keyReference(fleet: fleet, node: entry.node, key: entry.key.key)]
+        return tags.map { "\(repository):\($0)" } + [keyReference]
     }
 
     /// What became of a hit: reused (cached, restored or pulled), or to be rebuilt, and why.

@@ -62,12 +62,9 @@ public struct Publisher: Sendable {
         return tags.filter { seen.insert($0).inserted }
     }
 
-    /// The nodes of `node`'s image and variant when it is built for several platforms
-    /// (`platforms:`), in fleet order; nil for an image of one platform.
+    /// The nodes of `node`'s image and variant when it is built for several platforms.
     public func platformSiblings(of node: BuildNode) -> [BuildNode]? {
-        guard node.platform != nil else { return nil }
-        let siblings = fleet.nodes.filter { $0.image == node.image && $0.variant == node.variant && $0.platform != nil }
-        return siblings.count > 1 ? siblings : nil
+        fleet.platformSiblings(of: node)
     }
 
     /// Pushes the image built for `entry`: from the cache's layout, exported from

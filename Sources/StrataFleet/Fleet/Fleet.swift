@@ -24,6 +24,14 @@ public struct Fleet: Sendable {
         graph.index[name].map { nodes[$0] }
     }
 
+    /// The nodes of `node`'s image and variant when it is built for several platforms
+    /// (`platforms:`), in fleet order; nil for an image of one platform.
+    public func platformSiblings(of node: BuildNode) -> [BuildNode]? {
+        guard node.platform != nil else { return nil }
+        let siblings = nodes.filter { $0.image == node.image && $0.variant == node.variant && $0.platform != nil }
+        return siblings.count > 1 ? siblings : nil
+    }
+
     /// The image spec of a node.
     public func image(named name: String) -> ImageSpec? {
         manifest.images.first { $0.name == name }
