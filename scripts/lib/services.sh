@@ -148,7 +148,14 @@ import_busybox_base() {
     local busybox
     busybox=$(command -v busybox) || { _strata_log "busybox not found (apt-get install busybox-static)"; return 1; }
     local rootfs
-    rootfs=$(mktemp -d "$STRATA_TEST_ROOT/rootfs.XXXXXX")
+    mkdir -p "$STRATA_TEST_ROOT"
+    # Every path below is under $rootfs: an empty one would write busybox's applets over
+    # the machine's own /bin and /usr/bin, and /etc/passwd (seen when STRATA_TEST_ROOT did
+    # not exist and a caller had no `set -e`).
+    rootfs=$(mktemp -d "$STRATA_TEST_ROOT/rootfs.XXXXXX") && [ -d "$rootfs" ] || {
+        _strata_log "cannot create a folder under $STRATA_TEST_ROOT for the base image"
+        return 1
+    }
     mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/root" "$rootfs/home/app" "$rootfs/tmp"
     chmod 1777 "$rootfs/tmp"
     chown 1000:1000 "$rootfs/home/app"
