@@ -19,15 +19,19 @@ public struct Engine: ContainerEngine {
     public let apiVersion: String
     /// Connect and stall limits; the build stream has its own (`buildIdle`).
     public let timeouts: HTTPTimeouts
+    /// What the engine builds for when a build names no platform: `os/arch` from
+    /// `GET /version` (nil when it did not say).
+    public let platform: String?
     let client: HTTPClient
 
     /// An engine at `endpoint` spoken to in `apiVersion`, without asking it anything.
     /// `transport` defaults to libcurl configured for the endpoint (tests pass a fake).
     public init(endpoint: Endpoint, apiVersion: String, transport: (any HTTPTransport)? = nil,
-                timeouts: HTTPTimeouts = HTTPTimeouts()) {
+                timeouts: HTTPTimeouts = HTTPTimeouts(), platform: String? = nil) {
         self.endpoint = endpoint
         self.apiVersion = apiVersion
         self.timeouts = timeouts
+        self.platform = platform
         client = HTTPClient(transport: transport ?? Self.transport(for: endpoint, timeouts: timeouts))
     }
 
@@ -50,6 +54,8 @@ public struct Engine: ContainerEngine {
         struct Version: Decodable {
             var ApiVersion: String?
             var MinAPIVersion: String?
+            var Os: String?
+            var Arch: String?
         }
         let request = "GET /version"
         guard let version = try? JSONDecoder().decode(Version.self, from: Data(response.body)),
@@ -67,8 +73,9 @@ public struct Engine: ContainerEngine {
         if let serverMinimum = version.MinAPIVersion.flatMap(APIVersion.init), serverMinimum > chosen {
             chosen = serverMinimum
         }
+        let platform = version.Os.flatMap { os in version.Arch.map { "\(os)/\($0)" } }
         return Engine(endpoint: endpoint, apiVersion: chosen.description, transport: transport ?? probe.client.transport,
-                      timeouts: timeouts)
+                      timeouts: timeouts, platform: platform)
     }
 
     /// Checks that the engine answers (`GET /_ping`).

@@ -18,7 +18,8 @@ public struct ContextReport: Sendable {
     public var omittedCache: String?
 
     /// `cacheDirectory`: strata's cache, left out of the context wherever it lies.
-    public init(fleet: Fleet, node index: Int, cacheDirectory: String? = nil) throws {
+    /// `defaultPlatform`: the engine's, for a node that names none (`TARGETARCH` in sources).
+    public init(fleet: Fleet, node index: Int, cacheDirectory: String? = nil, defaultPlatform: String? = nil) throws {
         let node = fleet.nodes[index]
         self.node = node
         let ignore = try DockerIgnore.load(contextDirectory: node.contextDirectory, dockerfilePath: node.dockerfilePath)
@@ -28,7 +29,7 @@ public struct ContextReport: Sendable {
         omittedCache = cacheDirectory.flatMap { cache in
             (cache as NSString).standardizingPath.hasPrefix(root) && FileManager.default.fileExists(atPath: cache) ? cache : nil
         }
-        selection = KeyComputer.selection(fleet: fleet, node: node)
+        selection = KeyComputer.selection(fleet: fleet, node: node, defaultPlatform: defaultPlatform)
         sent = KeyComputer.selected(kept, by: selection)
         let sentPaths = Set(sent.map(\.path))
         unselected = kept.filter { !sentPaths.contains($0.path) }

@@ -33,7 +33,7 @@ extension KeyComputer {
                 }
             }
             let context = walked[walkKey] ?? []
-            let selection = Self.selection(fleet: fleet, node: node)
+            let selection = Self.selection(fleet: fleet, node: node, defaultPlatform: defaultPlatform)
             let selected = Self.selected(context, by: selection)
             result.selected[index] = selected
             result.selections[index] = selection

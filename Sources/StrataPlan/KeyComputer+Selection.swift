@@ -6,7 +6,9 @@ extension KeyComputer {
     /// else the whole context. A fleet parent with ONBUILD instructions makes them run in
     /// this build, against this context, with sources this Dockerfile does not show: the
     /// whole context then.
-    public static func selection(fleet: Fleet, node: BuildNode) -> ContextSelection {
+    /// `defaultPlatform` (the engine's) sets `TARGETARCH` and the other automatic platform
+    /// ARGs for a node that names no platform.
+    public static func selection(fleet: Fleet, node: BuildNode, defaultPlatform: String? = nil) -> ContextSelection {
         guard let dockerfile = fleet.dockerfiles[node.dockerfilePath] else { return .whole(reason: "no Dockerfile") }
         for parent in node.parents {
             guard let parentNode = fleet.node(named: parent.node),
@@ -17,7 +19,7 @@ extension KeyComputer {
                               + "\(first.line)), which runs here")
             }
         }
-        return ContextSelection.of(dockerfile, target: node.target, args: node.args, platform: node.platform)
+        return ContextSelection.of(dockerfile, target: node.target, args: node.args, platform: node.platform ?? defaultPlatform)
     }
 
     /// The entries of `context` that `selection` keeps, and what the symlinks among them

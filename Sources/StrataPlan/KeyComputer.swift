@@ -18,6 +18,8 @@ import StrataHash
 /// - `args` holds only the ARGs the Dockerfile declares in the stages the build runs (and
 ///   before the first FROM) that have a value from the manifest; `unsetArgs` the others
 ///   (their defaults are in the Dockerfile bytes);
+/// - `platform` is the node's, else the engine's (`defaultPlatform`): an amd64 runner and
+///   an arm64 laptop never share a key;
 /// - `contextMtime` is `SOURCE_DATE_EPOCH`, the mtime every context entry is sent with,
 ///   absent when unset (entries then have mtime 0);
 /// - `parents` lists each fleet parent's node and key, in the order the Dockerfile names them;
@@ -30,12 +32,15 @@ public struct KeyComputer {
     public let cacheDirectory: String?
     /// The mtime of every context entry sent: `SOURCE_DATE_EPOCH` when set (else 0, nil here).
     public let contextMtime: Int64?
+    /// The platform a node that names none is built for: the engine's (nil: unknown).
+    public let defaultPlatform: String?
 
-    public init(fleet: Fleet, fileIndexDirectory: String, cacheDirectory: String? = nil,
+    public init(fleet: Fleet, fileIndexDirectory: String, cacheDirectory: String? = nil, defaultPlatform: String? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.fleet = fleet
         self.fileIndexDirectory = fileIndexDirectory
         self.cacheDirectory = cacheDirectory
+        self.defaultPlatform = defaultPlatform
         contextMtime = environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) }
     }
 
@@ -94,7 +99,7 @@ public struct KeyComputer {
                 args: args,
                 unsetArgs: unset,
                 target: node.target,
-                platform: node.platform,
+                platform: node.platform ?? defaultPlatform,
                 labels: node.labels,
                 parents: node.parents.map { ParentKey(node: $0.node, key: keys[$0.node]?.key ?? "") },
                 bases: node.externalBases.map(\.reference)

@@ -46,16 +46,20 @@ public protocol RemoteKeyIndex: Sendable {
 public struct Planner {
     public let fleet: Fleet
     public let cache: CacheDirectory
+    /// The engine's platform, for the nodes that name none (see `KeyComputer`).
+    public let defaultPlatform: String?
 
-    public init(fleet: Fleet, cache: CacheDirectory) {
+    public init(fleet: Fleet, cache: CacheDirectory, defaultPlatform: String? = nil) {
         self.fleet = fleet
         self.cache = cache
+        self.defaultPlatform = defaultPlatform
     }
 
     /// The plan for `requested` nodes (indices into `fleet.nodes`) and their ancestors, in
     /// build order (parents first).
     public func plan(_ requested: [Int]) throws -> [PlanEntry] {
-        let keys = try KeyComputer(fleet: fleet, fileIndexDirectory: cache.filesDirectory, cacheDirectory: cache.path)
+        let keys = try KeyComputer(fleet: fleet, fileIndexDirectory: cache.filesDirectory, cacheDirectory: cache.path,
+                                   defaultPlatform: defaultPlatform)
             .keys(for: requested)
         let wanted = fleet.graph.ancestorsIncluding(requested)
         let order = (fleet.graph.topologicalOrder() ?? []).filter { wanted.contains($0) }

@@ -76,12 +76,16 @@ extension Strata {
             let lock = try sharedLock(cache)
             defer { lock.release() }
             var publisher = global.publisher(fleet: fleet, cache: cache)
+            // The engine's platform keys the nodes that name none; a missing engine is said
+            // after the plan, so that a bad manifest or tag is reported first.
+            let probed = try? await Engine.connect()
             let entries = try await global.plan(requested, fleet: fleet, cache: cache, publisher: publisher,
-                                                remoteCache: remoteCache)
+                                                remoteCache: remoteCache, engine: probed)
             let tagValues = try BuildTagValues.resolve(fleet: fleet, nodes: entries.map(\.index),
                                                        requested: Set(requested), extraTags: tags)
             publisher.tagValues = tagValues
-            let engine = try await Console.failingInOneLine { try await Engine.connect() }
+            let engine: Engine
+            if let probed { engine = probed } else { engine = try await Console.failingInOneLine { try await Engine.connect() } }
             let reporter = progress.reporter(total: entries.count)
             let options = SchedulerOptions(
                 jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,

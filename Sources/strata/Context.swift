@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StrataEngine
 import StrataFleet
 import StrataPlan
 
@@ -24,7 +25,9 @@ extension Strata {
             guard let index = try select([node], in: fleet).first else { return }
             let report: ContextReport
             do {
-                report = try ContextReport(fleet: fleet, node: index, cacheDirectory: global.cachePath(for: fleet.manifest))
+                let platform = (try? await Engine.connect())?.platform ?? BuildPlatform.host.description
+                report = try ContextReport(fleet: fleet, node: index, cacheDirectory: global.cachePath(for: fleet.manifest),
+                                           defaultPlatform: platform)
             } catch {
                 Console.error("\(fleet.nodes[index].name): \(error)")
                 throw ExitCode(1)

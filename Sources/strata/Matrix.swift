@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StrataEngine
 import StrataFleet
 import StrataPlan
 
@@ -53,7 +54,7 @@ extension Strata {
                 // (the strata-<key> tags): a CI runner starts with an empty cache.
                 let entries = try await global.plan(selected, fleet: fleet, cache: cache,
                                                     publisher: global.publisher(fleet: fleet, cache: cache),
-                                                    remoteCache: remoteCache)
+                                                    remoteCache: remoteCache, engine: try? await Engine.connect())
                 included = ChangedNodes.needingBuild(entries)
             }
             guard let outputPath else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StrataCache
+import StrataEngine
 import StrataFleet
 import StrataPlan
 
@@ -32,7 +33,7 @@ extension Strata {
             let lock = try sharedLock(cache)
             let entries = try await global.plan(selected, fleet: fleet, cache: cache,
                                                 publisher: global.publisher(fleet: fleet, cache: cache),
-                                                remoteCache: remoteCache)
+                                                remoteCache: remoteCache, engine: try? await Engine.connect())
             lock.release()
             switch format {
             case .json:

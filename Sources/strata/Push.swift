@@ -42,9 +42,10 @@ extension Strata {
             publisher.jobs = jobs
             publisher.tagValues = try BuildTagValues.resolve(fleet: fleet, nodes: requested, requested: Set(requested),
                                                              extraTags: tags)
-            let entries = try await global.plan(requested, fleet: fleet, cache: cache, publisher: publisher, remoteCache: false)
-                .filter { requested.contains($0.index) }
             let engine = try? await Engine.connect()
+            let entries = try await global.plan(requested, fleet: fleet, cache: cache, publisher: publisher, remoteCache: false,
+                                                engine: engine)
+                .filter { requested.contains($0.index) }
             let (pushed, failures) = await publish(entries, publisher: publisher, engine: engine, extraTags: { _ in tags })
             PublishSummary.print(pushed, format: format)
             if !failures.isEmpty { throw ExitCode(1) }
@@ -58,10 +59,13 @@ extension GlobalOptions {
     /// The plan of `nodes`: keys against the local key index and, when the remote cache is on
     /// (`--remote-cache` or `remote_cache: true`), local misses looked up in the registry
     /// through `publisher`. The one place that decides whether the registry is asked.
+    /// Nodes that name no platform are keyed for `engine`'s, else, with no engine to ask, for
+    /// this machine's.
     func plan(_ nodes: [Int], fleet: Fleet, cache: CacheDirectory, publisher: Publisher,
-              remoteCache flag: Bool) async throws -> [PlanEntry] {
+              remoteCache flag: Bool, engine: Engine?) async throws -> [PlanEntry] {
         let remote = flag || fleet.manifest.remoteCache ? publisher : nil
-        let entries = try await Planner(fleet: fleet, cache: cache).plan(nodes, remote: remote)
+        let platform = engine?.platform ?? BuildPlatform.host.description
+        let entries = try await Planner(fleet: fleet, cache: cache, defaultPlatform: platform).plan(nodes, remote: remote)
         if remote != nil {
             for (host, cause) in publisher.access.unreachable {
                 Console.error("warning: remote cache: \(host) unreachable (\(cause)); every miss is built")

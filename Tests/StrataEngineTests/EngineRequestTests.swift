@@ -20,6 +20,14 @@ import Testing
         #expect(transport.requests.map(target) == ["/version"])
     }
 
+    /// What a build that names no platform is built for: the engine's Os/Arch, which keys it.
+    @Test func theEnginesPlatformComesFromItsVersion() async throws {
+        let arm = FakeTransport { _ in json(#"{"ApiVersion":"1.41","Os":"linux","Arch":"arm64"}"#) }
+        #expect(try await Engine.connect(to: socket, transport: arm).platform == "linux/arm64")
+        let silent = FakeTransport { _ in version("1.41") }
+        #expect(try await Engine.connect(to: socket, transport: silent).platform == nil)
+    }
+
     @Test func anEngineTooOldForBuildKitIsRefusedInOneLine() async throws {
         let transport = FakeTransport { _ in version("1.38") }
         await #expect(throws: Engine.Error.apiTooOld(host: "unix:///fake.sock", version: "1.38", minimum: "1.39")) {

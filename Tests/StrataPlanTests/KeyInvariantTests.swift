@@ -140,6 +140,25 @@ import Testing
         #expect(!docs.files.keys.contains { $0.hasPrefix("drafts") })
     }
 
+    /// A node that names no platform is keyed for the engine's: an amd64 runner and an arm64
+    /// laptop share no key through the remote cache, and `--platform` naming the engine's own
+    /// platform gives the same keys as no flag.
+    @Test func theEnginesPlatformIsInTheKeyOfANodeThatNamesNone() throws {
+        let fleet = try FleetCopy()
+        func keys(_ loaded: Fleet, _ platform: String?) throws -> [String: String] {
+            try KeyComputer(fleet: loaded, fileIndexDirectory: fleet.cacheDirectory + "/files", defaultPlatform: platform)
+                .keys(for: Array(loaded.nodes.indices)).mapValues(\.key)
+        }
+        let loaded = try fleet.fleet()
+        let amd64 = try keys(loaded, "linux/amd64")
+        let arm64 = try keys(loaded, "linux/arm64")
+        #expect(amd64.count == loaded.nodes.count)
+        #expect(amd64.allSatisfy { arm64[$0.key] != $0.value })
+        let flagged = try Fleet.load(path: fleet.fleetDirectory + "/strata.yaml", platform: "linux/amd64")
+        #expect(try keys(flagged, "linux/amd64") == amd64)
+        #expect(try keys(flagged, "linux/arm64") == amd64)
+    }
+
     /// `SOURCE_DATE_EPOCH` is the mtime of every file the context sends, which COPY keeps in
     /// the image: another value is another key for every node.
     @Test func sourceDateEpochIsInEveryKey() throws {

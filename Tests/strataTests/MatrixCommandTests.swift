@@ -70,7 +70,9 @@ import Testing
     static func cacheRecording(in folder: TemporaryFolder) throws -> CacheDirectory {
         let cache = try CacheDirectory(path: folder.path + "/cache")
         let fleet = try Fleet.load(path: Self.images + "/strata.yaml")
-        let entries = try Planner(fleet: fleet, cache: cache).plan(Array(fleet.nodes.indices))
+        // Keyed as strata keys them here: for the engine's platform, this machine's.
+        let entries = try Planner(fleet: fleet, cache: cache, defaultPlatform: BuildPlatform.host.description)
+            .plan(Array(fleet.nodes.indices))
         for entry in entries where recorded.contains(entry.node.name) {
             try cache.record(KeyRecord(key: entry.key.key, node: entry.node.name, image: entry.node.image,
                                        variant: entry.node.variant, created: Date(timeIntervalSince1970: 1_700_000_000),
