@@ -91,14 +91,14 @@ public enum SessionContexts {
             let name = path.split(separator: "/").last.map(String.init) ?? path
             let directory = path.split(separator: "/").dropLast().joined(separator: "/")
             guard name.contains(where: { "*?[\\".contains($0) }) else {
-                return links[path].map { [resolve($0, from: path)] }
+                return links[path].map { [ContextFile.contextPath(ofLinkTarget: $0, from: path)] }
             }
             guard let pattern = try? DockerIgnore(contents: name, file: "followpaths") else { return nil }
-            let found = links.keys.sorted().filter { link in
+            let found = links.filter { link, _ in
                 let linkDirectory = link.split(separator: "/").dropLast().joined(separator: "/")
                 return linkDirectory == directory && pattern.isExcluded(String(link.split(separator: "/").last ?? ""))
-            }
-            return found.isEmpty ? nil : found.map { resolve(links[$0]!, from: $0) }
+            }.sorted { $0.key < $1.key }
+            return found.isEmpty ? nil : found.map { ContextFile.contextPath(ofLinkTarget: $0.value, from: $0.key) }
         }
         func follow(_ path: String, depth: Int) {
             // A cycle of links ends where fsutil's ends: at a path already resolved.
@@ -129,12 +129,5 @@ public enum SessionContexts {
             if part == ".." { _ = parts.popLast() } else { parts.append(part) }
         }
         return parts.isEmpty ? "." : parts.joined(separator: "/")
-    }
-
-    /// A symlink's target relative to the context root (an absolute target means the root).
-    static func resolve(_ target: String, from link: String) -> String {
-        if target.hasPrefix("/") { return clean(target) }
-        let directory = link.split(separator: "/").dropLast().joined(separator: "/")
-        return clean(directory.isEmpty ? target : directory + "/" + target)
     }
 }

@@ -47,6 +47,20 @@ public struct ContextFile: Sendable, Hashable {
     }
 }
 
+extension ContextFile {
+    /// A symlink's target as a path relative to the context root, as BuildKit resolves links
+    /// inside a context: an absolute target starts at the root and `..` never climbs above
+    /// it; `.` is the root itself.
+    public static func contextPath(ofLinkTarget target: String, from link: String) -> String {
+        let directory = target.hasPrefix("/") ? [] : link.split(separator: "/").dropLast()
+        var parts: [Substring] = []
+        for part in directory + target.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+}
+
 /// Why a context directory could not be walked.
 public enum ContextWalkError: Swift.Error, Equatable, CustomStringConvertible {
     case cannotOpenDirectory(path: String, errno: Int32)

@@ -35,7 +35,7 @@ extension KeyComputer {
         guard !links.isEmpty else { return context.filter { kept.contains($0.path) } }
         let byPath = Dictionary(context.map { ($0.path, $0) }) { first, _ in first }
         while let link = links.popLast() {
-            let target = resolveLink(link.linkTarget ?? "", from: link.path)
+            let target = ContextFile.contextPath(ofLinkTarget: link.linkTarget ?? "", from: link.path)
             guard target != "." else { return context }
             for file in context where file.path == target || file.path.hasPrefix(target + "/") {
                 if kept.insert(file.path).inserted, file.kind == .symlink { links.append(file) }
@@ -48,16 +48,5 @@ extension KeyComputer {
             }
         }
         return context.filter { kept.contains($0.path) }
-    }
-
-    /// A symlink's target relative to the context root (an absolute target means the root,
-    /// as BuildKit resolves it inside the context; `..` never climbs out).
-    static func resolveLink(_ target: String, from link: String) -> String {
-        let directory = target.hasPrefix("/") ? [] : link.split(separator: "/").dropLast()
-        var parts: [Substring] = []
-        for part in directory + target.split(separator: "/") where part != "." {
-            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
-        }
-        return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
 }
