@@ -118,6 +118,19 @@ import Testing
         ]).isEmpty)
     }
 
+    /// The content behind a URL is not keyed: `ADD <url>` without `--checksum` is said.
+    @Test func anAddOfAURLWithoutAChecksumWarns() throws {
+        let findings = try Self.findings("unpinned-url", [
+            "strata.yaml": "images:\n  svc: {context: svc}\n",
+            "svc/Dockerfile": "FROM scratch\nADD https://example.com/a.tgz /a\n"
+                + "ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://example.com/b /b\n"
+                + "ADD local.txt /c\n",
+            "svc/local.txt": "c\n",
+        ])
+        #expect(findings.map(\.line) == [2])
+        #expect(findings.first?.message == "ADD https://example.com/a.tgz has no --checksum: strata does not key what the URL serves")
+    }
+
     @Test func serviceWarnings() throws {
         let files = [
             "strata.yaml": "images:\n  base: {context: base}\n  svc: {context: svc}\n",

@@ -64,6 +64,25 @@ extension CheckContext {
         return findings
     }
 
+    /// `ADD <url>` without `--checksum`: what the URL serves is not part of the key (the
+    /// checksum, in the Dockerfile's bytes, is), so new content behind the same URL would be
+    /// a stale hit until something else changes the key.
+    func urlWarnings() -> [Finding] {
+        var findings: [Finding] = []
+        for (image, dockerfile, _) in parsedImages {
+            for instruction in dockerfile.stages.flatMap(\.instructions) where instruction.keyword == "ADD" {
+                guard instruction.flag("checksum") == nil else { continue }
+                for url in instruction.arguments.dropLast() where ["http://", "https://"].contains(where: url.lowercased().hasPrefix) {
+                    findings.append(Finding(.warning, rule: "unpinned-url", at: SourceLocation(file: dockerfile.path, line: instruction.line),
+                                            node: image.name,
+                                            message: "ADD \(url) has no --checksum: strata does not key what the URL serves",
+                                            hint: "add --checksum=sha256:… (Dockerfile syntax 1.6 or later), or download it in a RUN step of a pinned base"))
+                }
+            }
+        }
+        return findings
+    }
+
     /// ENV or ARG names that look like secrets: their values end up in the image's history.
     /// The same patterns as BuildKit's `SecretsUsedInArgOrEnv` lint rule.
     func secretWarnings() -> [Finding] {

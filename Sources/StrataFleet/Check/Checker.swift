@@ -15,6 +15,7 @@ public enum Checker {
         findings += context.contextSources()
         findings += context.leafWarnings()
         findings += context.baseWarnings()
+        findings += context.urlWarnings()
         findings += context.secretWarnings()
         var seen = Set<String>()
         return findings
