@@ -78,14 +78,14 @@ extension Strata {
             var publisher = global.publisher(fleet: fleet, cache: cache)
             // The engine's platform keys the nodes that name none; a missing engine is said
             // after the plan, so that a bad manifest or tag is reported first.
-            let probed = try? await Engine.connect()
+            let connection: Result<Engine, any Error>
+            do { connection = .success(try await Engine.connect()) } catch { connection = .failure(error) }
             let entries = try await global.plan(requested, fleet: fleet, cache: cache, publisher: publisher,
-                                                remoteCache: remoteCache, engine: probed)
+                                                remoteCache: remoteCache, engine: try? connection.get())
             let tagValues = try BuildTagValues.resolve(fleet: fleet, nodes: entries.map(\.index),
                                                        requested: Set(requested), extraTags: tags)
             publisher.tagValues = tagValues
-            let engine: Engine
-            if let probed { engine = probed } else { engine = try await Console.failingInOneLine { try await Engine.connect() } }
+            let engine = try Console.failingInOneLine { try connection.get() }
             let reporter = progress.reporter(total: entries.count)
             let options = SchedulerOptions(
                 jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
