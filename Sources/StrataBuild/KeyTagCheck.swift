@@ -24,8 +24,8 @@ public enum KeyTagCheck {
         for record in records {
             guard let recorded = record.imageID, let node = fleet.node(named: record.node) else { continue }
             let reference = NodeBuilder.keyReference(fleet: fleet, node: node, key: record.key)
-            guard let info = try? await engine.inspectImage(reference), info.id != recorded,
-                  info.labels["dev.strata.key"] != record.key else { continue }
+            guard let info = try? await engine.inspectImage(reference),
+                  !NodeBuilder.isKeyImage(info, key: record.key, recorded: recorded) else { continue }
             found.append(Misplaced(node: record.node, reference: reference, recorded: recorded, found: info.id))
         }
         return found

@@ -86,8 +86,13 @@ struct NodeBuilder: Sendable {
     /// mutable: one re-pointed at another image does not make that image the key's.
     static func keyImage(engine: any ContainerEngine, reference: String, key: String, recorded: String?) async -> ImageInfo? {
         if let recorded, let info = try? await engine.inspectImage(recorded) { return info }
-        guard let info = try? await engine.inspectImage(reference), info.labels["dev.strata.key"] == key else { return nil }
+        guard let info = try? await engine.inspectImage(reference), isKeyImage(info, key: key, recorded: recorded) else { return nil }
         return info
+    }
+
+    /// True when `info` is the image a key recorded, or one built for the key (its label).
+    static func isKeyImage(_ info: ImageInfo, key: String, recorded: String?) -> Bool {
+        info.id == recorded || info.labels["dev.strata.key"] == key
     }
 
     /// A hit found only in the registry: the engine's image when it has it; nothing when
@@ -154,7 +159,8 @@ struct NodeBuilder: Sendable {
               let data = FileManager.default.contents(atPath: node.dockerfilePath) else {
             return failed("cannot read \(fleet.displayPath(node.dockerfilePath))")
         }
-        let rewritten = DockerfileRewriter.rewrite(String(decoding: data, as: UTF8.self), dockerfile: dockerfile,
+        let original = String(decoding: data, as: UTF8.self)
+        let rewritten = DockerfileRewriter.rewrite(original, dockerfile: dockerfile,
                                                    node: node, exact: parentReferences)
         // The mtime the key names: the build sends exactly what was keyed.
         let mtime = entry.key.inputs.contextMtime ?? 0
@@ -172,7 +178,7 @@ struct NodeBuilder: Sendable {
             // copy (detached, or with its FROM lines rewritten) into the image, where `docker
             // build` puts the original or nothing. Refused rather than built different.
             let detached = dockerfilePath == ContextPacker.detachedDockerfilePath
-            if (detached || rewritten != String(decoding: data, as: UTF8.self)), entry.key.selection.includes(dockerfilePath) {
+            if (detached || rewritten != original), entry.key.selection.includes(dockerfilePath) {
                 return failed("its COPY/ADD sources reach the Dockerfile, which a tar context (--tar-context, or an engine "
                               + "over TLS) must carry \(detached ? "under another name (.dockerignore excludes it)" : "with its FROM lines rewritten")"
                               + "; build it over a session (without --tar-context), or narrow the sources")
