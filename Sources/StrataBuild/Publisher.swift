@@ -165,8 +165,11 @@ public struct Publisher: Sendable {
         let reference = NodeBuilder.keyReference(fleet: fleet, node: node, key: key)
         let source = RegistryImageSource(client: try access.client(for: repository.host), repository: repository.repository,
                                          reference: hit.digest)
+        // The key's platform: the node's, else the engine's it was planned for.
+        let platform = entry.key.inputs.platform ?? BuildPlatform.host.description
         let layout = try await source.pull(into: cache, annotations: [OCIDescriptor.refNameAnnotation: reference,
-                                                                       OCIDescriptor.keyAnnotation: key])
+                                                                       OCIDescriptor.keyAnnotation: key],
+                                           platform: platform)
         guard let imageID = try await restoreImage(cache: cache, key: key, engine: images, tags: [reference]) else {
             throw ImageTransfer.Error.missingBlob(try Digest(parsing: layout.manifest.digest).orThrowUnreadable())
         }

@@ -5,9 +5,9 @@ import StrataHash
 /// JSON (`CanonicalJSON`) is the key's preimage, versioned by `version`, so a
 /// change to what keys cover changes every key instead of producing false hits.
 public struct KeyInputs: Codable, Sendable, Equatable {
-    /// The encoding's version: `strata-key-v2` (see `KeyComputer`).
+    /// The encoding's version: `strata-key-v3` (see `KeyComputer`).
     public var version: String
-    /// `sha256:…` of the Dockerfile's bytes.
+    /// `sha256:…` of the Dockerfile as parsed (`Dockerfile.keyedLines`).
     public var dockerfile: String
     /// `sha256:…` of the context (paths, modes, link targets, contents).
     public var context: String
@@ -25,11 +25,15 @@ public struct KeyInputs: Codable, Sendable, Equatable {
     public var labels: [String: String]
     /// Keys of fleet parents.
     public var parents: [ParentKey]
-    /// External base references, with `@sha256:…` when known.
+    /// External image references with the content they name: `reference@sha256:…`, or
+    /// `reference (unresolved)` when neither the engine nor the registry could say.
     public var bases: [String]
+    /// `ADD` URLs without `--checksum`, with what they serve: `url etag:"…"`, `url sha256:…`,
+    /// or `url (unresolved)`; nil when the Dockerfile has none (absent from the encoding).
+    public var urls: [String]?
 
     /// The current encoding version.
-    public static let currentVersion = "strata-key-v2"
+    public static let currentVersion = "strata-key-v3"
 
     public init(
         version: String = KeyInputs.currentVersion,
@@ -43,7 +47,8 @@ public struct KeyInputs: Codable, Sendable, Equatable {
         platform: String? = nil,
         labels: [String: String] = [:],
         parents: [ParentKey] = [],
-        bases: [String] = []
+        bases: [String] = [],
+        urls: [String]? = nil
     ) {
         self.version = version
         self.dockerfile = dockerfile
@@ -57,6 +62,7 @@ public struct KeyInputs: Codable, Sendable, Equatable {
         self.labels = labels
         self.parents = parents
         self.bases = bases
+        self.urls = urls
     }
 
     /// The key: lowercase hex SHA-256 of the canonical JSON of these inputs.

@@ -100,12 +100,16 @@ public struct ImageInfo: Sendable, Equatable {
     public var id: String
     public var size: Int64
     public var repoTags: [String]
+    /// `repository@sha256:…`: the manifest digest each registry it came from gave it (none
+    /// for an image built or loaded here).
+    public var repoDigests: [String]
     public var labels: [String: String]
 
-    public init(id: String, size: Int64, repoTags: [String], labels: [String: String]) {
+    public init(id: String, size: Int64, repoTags: [String], repoDigests: [String] = [], labels: [String: String]) {
         self.id = id
         self.size = size
         self.repoTags = repoTags
+        self.repoDigests = repoDigests
         self.labels = labels
     }
 }

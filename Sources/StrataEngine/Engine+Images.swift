@@ -14,12 +14,13 @@ extension Engine {
             var Id: String
             var Size: Int64?
             var RepoTags: [String]?
+            var RepoDigests: [String]?
             var Config: Config?
         }
         do {
             let image = try JSONDecoder().decode(Inspect.self, from: Data(response.body))
             return ImageInfo(id: image.Id, size: image.Size ?? 0, repoTags: image.RepoTags ?? [],
-                             labels: image.Config?.Labels ?? [:])
+                             repoDigests: image.RepoDigests ?? [], labels: image.Config?.Labels ?? [:])
         } catch {
             throw Error.unexpectedResponse(request: requestName("GET", target(path)), detail: "\(error)")
         }
@@ -38,6 +39,23 @@ extension Engine {
         _ = try await send("DELETE", "/images/\(Self.pathSegment(reference))", query: [("noprune", "1")]) {
             HTTPClient.isSuccess($0) || $0 == 404
         }
+    }
+
+    /// `POST /images/create?fromImage=…&tag=…` (what `docker pull` does), with the
+    /// registry's credentials in `X-Registry-Auth` when there are some.
+    public func pullImage(_ reference: String, credentials: (username: String, password: String)?) async throws {
+        let (repository, tag) = Self.splitReference(reference)
+        let digest = reference.split(separator: "@", maxSplits: 1).dropFirst().first.map(String.init)
+        var headers: HTTPHeaders = [:]
+        if let credentials {
+            let auth = ["username": credentials.username, "password": credentials.password,
+                        "serveraddress": String(repository.split(separator: "/").first ?? "")]
+            let json = try JSONSerialization.data(withJSONObject: auth, options: [.sortedKeys])
+            headers.set("X-Registry-Auth", json.base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"))
+        }
+        _ = try await progressMessages("POST", "/images/create", query: [("fromImage", repository), ("tag", digest ?? tag)],
+                                       body: .empty, headers: headers)
     }
 
     /// `POST /images/create?fromSrc=-` (what `docker import` does): makes an image
@@ -136,11 +154,12 @@ extension Engine {
     /// Sends a request whose answer is a JSON progress stream and reads it to the
     /// end; an error in the stream (the status is already 200 then) throws `Error.failed`.
     func progressMessages(_ method: String, _ path: String, query: [(String, String)],
-                          body: HTTPBody) async throws -> [ProgressMessage] {
+                          body: HTTPBody, headers: HTTPHeaders = [:]) async throws -> [ProgressMessage] {
         let target = target(path, query: query)
         let name = requestName(method, target)
-        let request = HTTPRequest(method: method, url: endpoint.baseURL + target,
-                                  headers: ["Content-Type": "application/x-tar"], body: body)
+        var headers = headers
+        headers.set("Content-Type", "application/x-tar")
+        let request = HTTPRequest(method: method, url: endpoint.baseURL + target, headers: headers, body: body)
         return try await mappingErrors(name) {
             var messages: [ProgressMessage] = []
             for try await line in try await client.lines(request) {

@@ -38,6 +38,11 @@ public final class RegistryAccess: @unchecked Sendable {
         return client
     }
 
+    /// The credentials strata uses for `host` (for an engine's pull), or nil.
+    public func credentials(for host: String) throws -> Credentials? {
+        try resolver.credentials(for: host)
+    }
+
     /// The registries found unreachable so far in this run, with why, by host.
     public var unreachable: [(host: String, cause: HTTPError)] {
         let clients = lock.withLock { self.clients }

@@ -23,10 +23,15 @@ public struct RegistryImageSource: Sendable {
     /// verified against its digest as it arrives, and renamed into place), and
     /// lists the manifest in `index.json` with `annotations` (the key and ref
     /// name, so `restoreImage(cache:key:…)` finds it and `gc` drops it with the key).
-    public func pull(into cache: CacheDirectory, annotations: [String: String]) async throws -> LayoutImageSource {
+    /// An image whose config names another OS, architecture or variant than `platform`
+    /// (`os/arch[/variant]`) is refused before it is listed.
+    public func pull(into cache: CacheDirectory, annotations: [String: String], platform: String) async throws
+        -> LayoutImageSource
+    {
         let held = try await Blocking.run { try cache.lock(.shared, wait: true) }
         defer { held.release() }
-        let response = try await imageManifest()
+        let wanted = Self.platform(platform)
+        let response = try await imageManifest(for: wanted)
         let manifest = try response.decodeManifest()
         for layer in manifest.layers where OCIImageManifest.compression(of: layer.mediaType) == nil {
             throw ImageTransfer.Error.unsupportedLayer(mediaType: layer.mediaType)
@@ -40,6 +45,11 @@ public struct RegistryImageSource: Sendable {
         // A later export of the same layers reuses these blobs instead of compressing again.
         guard let config = try cache.readBlob(manifest.config.digest) else { throw ImageTransfer.Error.missingBlob(manifest.config.digest) }
         let (parsed, diffIDs) = try ImageConfig.diffIDs(config, digest: manifest.config.digest)
+        guard let found = parsed.platform, Self.matches(found, wanted) else {
+            let shown = parsed.platform.map { [$0.os, $0.architecture, $0.variant].compactMap { $0 }.joined(separator: "/") }
+            throw ImageTransfer.RegistryError.wrongPlatform(reference: "\(client.host)/\(repository)@\(response.digest)",
+                                                            found: shown ?? "platform-less", wanted: platform)
+        }
         let map = DiffIDMap(cache: cache)
         for (diffID, layer) in zip(diffIDs, manifest.layers) where OCIImageManifest.compression(of: layer.mediaType) == .gzip {
             try map.record(diffID, blob: layer.digest)
@@ -50,27 +60,35 @@ public struct RegistryImageSource: Sendable {
         return LayoutImageSource(cache: cache, manifest: descriptor)
     }
 
-    /// The image manifest `reference` names; for an index, its linux entry for
-    /// this machine's architecture (else the only entry).
-    func imageManifest() async throws -> ManifestResponse {
+    /// The image manifest `reference` names; for an index, its entry for `wanted`.
+    func imageManifest(for wanted: OCIPlatform) async throws -> ManifestResponse {
         let response = try await client.manifest(repository: repository, reference: reference)
         guard response.isIndex else { return response }
         let index = try response.decodeIndex()
-        let linux = index.manifests.filter { $0.platform?.os == "linux" }
-        guard let entry = linux.first(where: { $0.platform?.architecture == Self.hostArchitecture })
-            ?? (index.manifests.count == 1 ? index.manifests.first : nil) else {
+        guard let entry = index.manifests.first(where: { entry in
+            entry.platform.map { Self.matches(OCIPlatform(architecture: $0.architecture, os: $0.os, variant: $0.variant), wanted) }
+                ?? false
+        }) else {
             throw ImageTransfer.RegistryError.unsupportedManifest(
                 reference: "\(client.host)/\(repository)@\(response.digest)",
-                reason: "the index has no linux/\(Self.hostArchitecture) image")
+                reason: "the index has no \([wanted.os, wanted.architecture, wanted.variant].compactMap { $0 }.joined(separator: "/")) image")
         }
         return try await client.manifest(repository: repository, reference: entry.digest.description)
     }
 
-    static var hostArchitecture: String {
-        #if arch(arm64)
-        "arm64"
-        #else
-        "amd64"
-        #endif
+    /// `os/arch[/variant]` as the OCI platform it names.
+    static func platform(_ text: String) -> OCIPlatform {
+        let parts = text.split(separator: "/").map(String.init)
+        return OCIPlatform(architecture: parts.count > 1 ? parts[1] : "", os: parts.first ?? "",
+                           variant: parts.count > 2 ? parts[2] : nil)
+    }
+
+    /// Same OS and architecture, and the same variant when `wanted` names one (arm64 without
+    /// a variant is v8, as containerd's platform matcher has it).
+    static func matches(_ found: OCIPlatform, _ wanted: OCIPlatform) -> Bool {
+        guard found.os == wanted.os, found.architecture == wanted.architecture, let variant = wanted.variant else {
+            return found.os == wanted.os && found.architecture == wanted.architecture
+        }
+        return (found.variant ?? (found.architecture == "arm64" ? "v8" : nil)) == variant
     }
 }

@@ -11,6 +11,8 @@ extension ImageTransfer {
         case blobCopyFailed(digest: String, to: String, cause: any Swift.Error)
         /// An image index would list a manifest the repository does not hold.
         case missingManifest(reference: String)
+        /// The image is for another platform than the one wanted (its config says so).
+        case wrongPlatform(reference: String, found: String, wanted: String)
 
         public var description: String {
             switch self {
@@ -20,6 +22,8 @@ extension ImageTransfer {
                 "cannot use the manifest of \(reference): \(reason)"
             case let .blobCopyFailed(digest, to, cause):
                 "cannot copy blob \(digest) to \(to): \(cause)"
+            case let .wrongPlatform(reference, found, wanted):
+                "\(reference) is a \(found) image, not \(wanted): refused"
             case let .missingManifest(reference):
                 "\(reference) is not in the registry; push every platform of the image first"
             }

@@ -5,10 +5,12 @@ import StrataHash
 
 /// Computes every node's input key (DESIGN.md "Input keys"), parents before children.
 ///
-/// The canonical encoding, version `strata-key-v2`: the key is SHA-256 of the JSON of
+/// The canonical encoding, version `strata-key-v3`: the key is SHA-256 of the JSON of
 /// `KeyInputs` written with sorted keys, no whitespace and unescaped slashes, where
-/// - `dockerfile` is SHA-256 of the Dockerfile's bytes as written (before strata rewrites
-///   fleet FROM lines for the build);
+/// - `dockerfile` is SHA-256 of the Dockerfile as BuildKit parses it (`Dockerfile.keyedLines`,
+///   each a netstring: directives, logical lines, heredocs; comments and blank lines out),
+///   before strata rewrites fleet FROM lines for the build (v2 hashed the bytes: a comment
+///   edit rebuilt the node and its descendants);
 /// - `context` is SHA-256 of one record per context entry the build can read (a folder only
 ///   when its own entry can reach the image, not when it merely lies above a source), sorted
 ///   by path (byte order): four fields, path, kind (`f`, `d` or `l`), mode in octal and the
@@ -23,7 +25,11 @@ import StrataHash
 /// - `contextMtime` is `SOURCE_DATE_EPOCH`, the mtime every context entry is sent with,
 ///   absent when unset (entries then have mtime 0);
 /// - `parents` lists each fleet parent's node and key, in the order the Dockerfile names them;
-/// - `bases` the external base references as expanded.
+/// - `bases` each external image reference as expanded, with the content it names
+///   (`reference@sha256:…`, see `BaseResolution`; v2 keyed the name alone, so a tag moved to
+///   new content was a stale hit);
+/// - `urls` each `ADD` URL without `--checksum` with what it serves now (`RemoteSources`),
+///   absent when there is none (with `--checksum` the Dockerfile's text holds the digest).
 public struct KeyComputer {
     public let fleet: Fleet
     /// Where the file-hash indexes live (`<cache>/files`).
@@ -34,13 +40,22 @@ public struct KeyComputer {
     public let contextMtime: Int64?
     /// The platform a node that names none is built for: the engine's (nil: unknown).
     public let defaultPlatform: String?
+    /// Each external image reference → what its key says of it (`BaseResolution.Resolved.keyed`:
+    /// `reference@sha256:…`); a reference missing here is keyed `reference (unresolved)`.
+    public let bases: [String: String]
+    /// Each `ADD` URL without `--checksum` → what its key says of it (`RemoteSources`:
+    /// `url etag:"…"` or `url sha256:…`); a URL missing here is keyed `url (unresolved)`.
+    public let urls: [String: String]
 
     public init(fleet: Fleet, fileIndexDirectory: String, cacheDirectory: String? = nil, defaultPlatform: String? = nil,
+                bases: [String: String] = [:], urls: [String: String] = [:],
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.fleet = fleet
         self.fileIndexDirectory = fileIndexDirectory
         self.cacheDirectory = cacheDirectory
         self.defaultPlatform = defaultPlatform
+        self.bases = bases
+        self.urls = urls
         contextMtime = environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) }
     }
 
@@ -65,13 +80,14 @@ public struct KeyComputer {
         var dockerfileDigests: [String: Digest] = [:]
         for index in order {
             let node = fleet.nodes[index]
+            guard let dockerfile = fleet.dockerfiles[node.dockerfilePath] else {
+                throw Error.dockerfile(node: node.name, path: fleet.displayPath(node.dockerfilePath))
+            }
             let dockerfileDigest: Digest
             if let known = dockerfileDigests[node.dockerfilePath] {
                 dockerfileDigest = known
             } else {
-                do { dockerfileDigest = try SHA256.hashFile(path: node.dockerfilePath) } catch {
-                    throw Error.dockerfile(node: node.name, path: fleet.displayPath(node.dockerfilePath))
-                }
+                dockerfileDigest = try Self.dockerfileDigest(dockerfile)
                 dockerfileDigests[node.dockerfilePath] = dockerfileDigest
             }
             let selected = contexts.selected[index] ?? []
@@ -79,9 +95,6 @@ public struct KeyComputer {
             let selection = contexts.selections[index] ?? .whole(reason: "no Dockerfile")
             let keyed = selected.filter { $0.kind != .directory || selection.copiesDirectory($0.path) }
             let (contextDigest, files) = try Self.contextDigest(keyed, digests: digests)
-            guard let dockerfile = fleet.dockerfiles[node.dockerfilePath] else {
-                throw Error.dockerfile(node: node.name, path: fleet.displayPath(node.dockerfilePath))
-            }
             let declared = Self.declaredArgs(dockerfile, node: node)
             var args: [String: String] = [:]
             var unset: [String] = []
@@ -102,13 +115,25 @@ public struct KeyComputer {
                 platform: node.platform ?? defaultPlatform,
                 labels: node.labels,
                 parents: node.parents.map { ParentKey(node: $0.node, key: keys[$0.node]?.key ?? "") },
-                bases: node.externalBases.map(\.reference)
+                bases: node.externalBases.map { bases[$0.reference] ?? "\($0.reference) (unresolved)" },
+                urls: node.remoteSources.isEmpty ? nil
+                    : node.remoteSources.map { urls[$0.reference] ?? "\($0.reference) (unresolved)" }
             )
             keys[node.name] = NodeKey(node: node.name, key: try inputs.key, inputs: inputs, files: files,
                                       contextFiles: selected, selection: selection,
                                       unselectedCount: contexts.unselectedCounts[index] ?? 0)
         }
         return keys
+    }
+
+    /// SHA-256 of the Dockerfile's keyed lines (`Dockerfile.keyedLines`), each a netstring.
+    static func dockerfileDigest(_ dockerfile: Dockerfile) throws -> Digest {
+        var hasher = try SHA256Hasher()
+        for line in dockerfile.keyedLines {
+            let bytes = Array(line.utf8)
+            try hasher.update(Array("\(bytes.count):".utf8) + bytes + [UInt8(ascii: ",")])
+        }
+        return try hasher.finalize()
     }
 
     /// ARGs a build of `node` can see: before the first FROM, and in the stages it runs.

@@ -48,18 +48,25 @@ public struct Planner {
     public let cache: CacheDirectory
     /// The engine's platform, for the nodes that name none (see `KeyComputer`).
     public let defaultPlatform: String?
+    /// What each external image reference is keyed as (see `KeyComputer.bases`).
+    public let bases: [String: String]
+    /// What each `ADD` URL is keyed as (see `KeyComputer.urls`).
+    public let urls: [String: String]
 
-    public init(fleet: Fleet, cache: CacheDirectory, defaultPlatform: String? = nil) {
+    public init(fleet: Fleet, cache: CacheDirectory, defaultPlatform: String? = nil, bases: [String: String] = [:],
+                urls: [String: String] = [:]) {
         self.fleet = fleet
         self.cache = cache
         self.defaultPlatform = defaultPlatform
+        self.bases = bases
+        self.urls = urls
     }
 
     /// The plan for `requested` nodes (indices into `fleet.nodes`) and their ancestors, in
     /// build order (parents first).
     public func plan(_ requested: [Int]) throws -> [PlanEntry] {
         let keys = try KeyComputer(fleet: fleet, fileIndexDirectory: cache.filesDirectory, cacheDirectory: cache.path,
-                                   defaultPlatform: defaultPlatform)
+                                   defaultPlatform: defaultPlatform, bases: bases, urls: urls)
             .keys(for: requested)
         let wanted = fleet.graph.ancestorsIncluding(requested)
         let order = (fleet.graph.topologicalOrder() ?? []).filter { wanted.contains($0) }
@@ -163,6 +170,12 @@ public enum Explain {
         }
         if before.bases != after.bases {
             changes.append("base changed: \(before.bases.joined(separator: ", ")) -> \(after.bases.joined(separator: ", "))")
+        }
+        if (before.urls ?? []) != (after.urls ?? []) {
+            let old = Set(before.urls ?? []), new = Set(after.urls ?? [])
+            let added = new.subtracting(old).sorted(), removed = old.subtracting(new).sorted()
+            changes.append(added.isEmpty ? "ADD no longer reads \(removed.joined(separator: ", "))"
+                                         : "URL content: \(added.joined(separator: ", "))")
         }
         if before.target != after.target { changes.append("target: \(before.target ?? "none") -> \(after.target ?? "none")") }
         if before.platform != after.platform { changes.append("platform: \(before.platform ?? "default") -> \(after.platform ?? "default")") }

@@ -26,6 +26,9 @@ extension Strata {
         @Flag(help: "Look local misses up in the registry (strata-<key>); also on with remote_cache: true.")
         var remoteCache = false
 
+        @Flag(help: "Ask the registry of every external image what its tag names now, pull what moved, and key by that.")
+        var refreshBases = false
+
         func run() async throws {
             let fleet = try global.loadSoundFleet()
             let selected = try select(nodes, in: fleet)
@@ -33,7 +36,8 @@ extension Strata {
             let lock = try sharedLock(cache)
             let entries = try await global.plan(selected, fleet: fleet, cache: cache,
                                                 publisher: global.publisher(fleet: fleet, cache: cache),
-                                                remoteCache: remoteCache, engine: try? await Engine.connect())
+                                                remoteCache: remoteCache, engine: try? await Engine.connect(),
+                                                refreshBases: refreshBases)
             lock.release()
             switch format {
             case .json:

@@ -4,6 +4,7 @@ import StrataBuild
 import StrataCache
 import StrataEngine
 import StrataFleet
+import StrataHTTP
 import StrataImages
 import StrataPlan
 
@@ -60,18 +61,67 @@ extension GlobalOptions {
     /// (`--remote-cache` or `remote_cache: true`), local misses looked up in the registry
     /// through `publisher`. The one place that decides whether the registry is asked.
     /// Nodes that name no platform are keyed for `engine`'s, else, with no engine to ask, for
-    /// this machine's.
+    /// this machine's. External images are keyed by content (`BaseResolution`), once per
+    /// reference; `refreshBases` asks their registries first and pulls what moved.
     func plan(_ nodes: [Int], fleet: Fleet, cache: CacheDirectory, publisher: Publisher,
-              remoteCache flag: Bool, engine: Engine?) async throws -> [PlanEntry] {
+              remoteCache flag: Bool, engine: Engine?, refreshBases: Bool = false) async throws -> [PlanEntry] {
         let remote = flag || fleet.manifest.remoteCache ? publisher : nil
         let platform = engine?.platform ?? BuildPlatform.host.description
-        let entries = try await Planner(fleet: fleet, cache: cache, defaultPlatform: platform).plan(nodes, remote: remote)
+        let wanted = fleet.graph.ancestorsIncluding(nodes).sorted().map { fleet.nodes[$0] }
+        let bases = await resolveBases(of: wanted, fleet: fleet, engine: engine, access: publisher.access, refresh: refreshBases)
+        let urls = await resolveURLs(of: wanted, fleet: fleet)
+        let entries = try await Planner(fleet: fleet, cache: cache, defaultPlatform: platform, bases: bases, urls: urls)
+            .plan(nodes, remote: remote)
         if remote != nil {
             for (host, cause) in publisher.access.unreachable {
                 Console.error("warning: remote cache: \(host) unreachable (\(cause)); every miss is built")
             }
         }
         return entries
+    }
+
+    /// The external images of `nodes` and their ancestors, each resolved once: what the
+    /// key says of each reference. One warning per reference that stays unresolved (it is
+    /// keyed by its name), at the first place it is written; under `refresh`, a line per pull.
+    private func resolveBases(of nodes: [BuildNode], fleet: Fleet, engine: Engine?, access: RegistryAccess,
+                              refresh: Bool) async -> [String: String] {
+        let firstUse = Self.firstUse(nodes.flatMap(\.externalBases))
+        guard !firstUse.isEmpty else { return [:] }
+        let resolved = await BaseResolution(engine: engine, access: access).resolve(Array(firstUse.keys), refresh: refresh)
+        for (reference, result) in resolved.sorted(by: { $0.key < $1.key }) {
+            let at = firstUse[reference].map { "\(fleet.displayPath($0.file)):\($0.line): " } ?? ""
+            switch result.identity {
+            case .unresolved(let reason):
+                Console.error("warning: \(at)\(reference) is keyed by its name only, not by its content: \(reason)")
+            case .digest(let digest) where result.pulled:
+                Console.error("refreshed \(reference): \(result.pulledOver.map { "\($0.prefix(19))… → " } ?? "")\(digest.prefix(19))…")
+            case .digest:
+                break
+            }
+        }
+        return resolved.mapValues(\.keyed)
+    }
+
+    /// The `ADD` URLs (without `--checksum`) of `nodes`, each asked once what it serves; one
+    /// warning per URL that stays unresolved (keyed by the URL alone).
+    private func resolveURLs(of nodes: [BuildNode], fleet: Fleet) async -> [String: String] {
+        let firstUse = Self.firstUse(nodes.flatMap(\.remoteSources))
+        guard !firstUse.isEmpty else { return [:] }
+        let transport = CurlTransport(configuration: CurlTransport.Configuration(timeouts: timeouts))
+        let resolved = await RemoteSources(transport: transport).resolve(Array(firstUse.keys))
+        for (url, identity) in resolved.sorted(by: { $0.key < $1.key }) {
+            guard case .unresolved(let reason) = identity else { continue }
+            let at = firstUse[url].map { "\(fleet.displayPath($0.file)):\($0.line): " } ?? ""
+            Console.error("warning: \(at)ADD \(url) is keyed by its URL only, not by what it serves: \(reason)")
+        }
+        return Dictionary(uniqueKeysWithValues: resolved.map { ($0.key, RemoteSources.keyed($0.key, $0.value)) })
+    }
+
+    /// Each reference → where it is first written.
+    private static func firstUse(_ uses: [ExternalBase]) -> [String: SourceLocation] {
+        var first: [String: SourceLocation] = [:]
+        for use in uses where first[use.reference] == nil { first[use.reference] = use.location }
+        return first
     }
 
     /// One client per registry host for this command, under its time limits.

@@ -16,6 +16,8 @@ import Testing
         case mode = "toggle the file's owner execute bit"
         case rename = "rename the file"
         case addFile = "add a file nothing names"
+        case comment = "add a comment line to the Dockerfile"
+        case baseRetag = "re-tag the external base to other content"
     }
 
     @Test func everyDecisionMatchesWhatDockerBuilds() throws {
@@ -26,6 +28,24 @@ import Testing
         defer {
             try? FileManager.default.removeItem(atPath: fleet)
             try? FileManager.default.removeItem(atPath: pristine)
+        }
+        // The cases' base under a name of this test's own, which `baseRetag` points at other content.
+        let unique = UUID().uuidString.prefix(8).lowercased()
+        let base = "strata-mut-base-\(unique):1", otherBase = "strata-mut-base-\(unique):other"
+        defer { _ = try? Oracle.run("/usr/bin/docker", ["rmi", base, otherBase]) }
+        try #require(try Oracle.run("/usr/bin/docker", ["tag", "strata-busybox:1", base]).status == 0)
+        let otherContext = fleet + "-other-base"
+        try FileManager.default.createDirectory(atPath: otherContext, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: otherContext) }
+        try Data("FROM strata-busybox:1\nRUN echo retagged > /retagged\n".utf8)
+            .write(to: URL(fileURLWithPath: otherContext + "/Dockerfile"))
+        let other = try Oracle.run("/usr/bin/docker", ["build", "--quiet", "--network", "host", "-t", otherBase, otherContext],
+                                   environment: ["DOCKER_BUILDKIT": "1"])
+        try #require(other.status == 0, "\(other.stderr)")
+        for item in cases {
+            let path = fleet + "/" + item.name + "/Dockerfile"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try Data(text.replacingOccurrences(of: "strata-busybox:1", with: base).utf8).write(to: URL(fileURLWithPath: path))
         }
         try #require(try Oracle.run("/bin/cp", ["-a", fleet, pristine]).status == 0)
         let registry = "strata-mut.test/m-" + UUID().uuidString.prefix(8).lowercased()
@@ -41,7 +61,12 @@ import Testing
         var decisions = 0
         for mutation in Mutation.allCases {
             var mutated: [String] = []
-            for item in cases where try apply(mutation, to: fleet + "/" + item.name) { mutated.append(item.name) }
+            if mutation == .baseRetag {
+                try #require(try Oracle.run("/usr/bin/docker", ["tag", otherBase, base]).status == 0)
+                mutated = cases.map(\.name)
+            } else {
+                for item in cases where try apply(mutation, to: fleet + "/" + item.name) { mutated.append(item.name) }
+            }
             let plan = try Oracle.run(Oracle.strata, common + ["plan", "--format", "json"])
             try #require(plan.status == 0, "\(plan.stderr)")
             struct Plan: Decodable { struct Node: Decodable { var node, status: String }; var nodes: [Node] }
@@ -58,6 +83,9 @@ import Testing
             }
             try #require(try Oracle.run("/bin/rm", ["-rf", fleet]).status == 0)
             try #require(try Oracle.run("/bin/cp", ["-a", pristine, fleet]).status == 0)
+            if mutation == .baseRetag {
+                try #require(try Oracle.run("/usr/bin/docker", ["tag", "strata-busybox:1", base]).status == 0)
+            }
         }
         print("mutation test: \(decisions) decisions, 0 false hits, \(falseMisses.count) false misses")
         for miss in falseMisses { print("  false miss (rebuilt, image unchanged): \(miss)") }
@@ -78,6 +106,13 @@ import Testing
     func apply(_ mutation: Mutation, to folder: String) throws -> Bool {
         if mutation == .addFile {
             try Data("added\n".utf8).write(to: URL(fileURLWithPath: folder + "/zz-added.txt"))
+            return true
+        }
+        if mutation == .comment {
+            let handle = try #require(FileHandle(forWritingAtPath: folder + "/Dockerfile"))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data("\n# a comment strata must not rebuild for\n".utf8))
+            try handle.close()
             return true
         }
         guard let file = try firstFile(in: folder) else { return false }
@@ -104,7 +139,7 @@ import Testing
             try FileManager.default.setAttributes([.posixPermissions: mode ^ 0o100], ofItemAtPath: path)
         case .rename:
             try FileManager.default.moveItem(atPath: path, toPath: path + ".renamed")
-        case .addFile:
+        case .addFile, .comment, .baseRetag:
             break
         }
         return true

@@ -71,6 +71,34 @@ let fixtureNames = ["multistage", "heredocs", "crlf", "continuations"]
         #expect(try scoped.stageBaseReference(scoped.stages[1], buildArgs: ["A": "a"]) == "a")
     }
 
+    @Test func keyedLinesAreWhatBuildKitParsesCommentsAndBlankLinesOut() throws {
+        let text = """
+            # syntax=docker/dockerfile:1
+            # escape=\\
+            # a comment after the directives
+
+            FROM strata-busybox:1
+            RUN echo a \\
+              # a comment inside the continuation
+              && echo b
+            COPY <<EOF /etc/conf
+            # inside a heredoc: content, kept
+
+            EOF
+            # trailing comment
+
+            """
+        let file = try Dockerfile.parse(text, path: "Dockerfile")
+        #expect(file.keyedLines == [
+            "# escape=\\", "# syntax=docker/dockerfile:1",
+            "FROM strata-busybox:1",
+            "RUN echo a   && echo b",
+            "COPY <<EOF /etc/conf", "<<EOF", "# inside a heredoc: content, kept\n\n",
+        ])
+        let quoted = try Dockerfile.parse("FROM a\nRUN <<'EOF'\necho $X\nEOF\n", path: "Dockerfile")
+        #expect(quoted.keyedLines.suffix(2) == ["<<'EOF", "echo $X\n"])
+    }
+
     @Test func heredocFixture() throws {
         let file = try Dockerfile.parse(try dockerfileFixture("heredocs"), path: "heredocs.Dockerfile")
         let stage = try #require(file.stages.first)

@@ -52,6 +52,28 @@ import Testing
         #expect(fleet.findings.isEmpty)
     }
 
+    @Test func addURLsWithoutAChecksumAreRemoteSourcesOfTheStagesTheBuildRuns() throws {
+        let (fleet, _) = try Self.fleet([
+            "svc": """
+                ARG TOOL_URL=https://example.test/tool.tgz
+                FROM strata-busybox:1 AS unused
+                ADD https://example.test/unused.tgz /u/
+                FROM strata-busybox:1
+                ARG TOOL_URL
+                ADD ${TOOL_URL} /opt/
+                ADD --checksum=sha256:\(String(repeating: "0", count: 64)) https://example.test/pinned.tgz /p/
+                ADD local.tgz https://example.test/second.tgz /opt/
+                ADD git@github.com:acme/lib.git /lib/
+                COPY https://example.test/not-fetched /c/
+
+                """,
+        ])
+        let node = try #require(fleet.node(named: "svc"))
+        #expect(node.remoteSources.map(\.reference)
+            == ["https://example.test/tool.tgz", "https://example.test/second.tgz", "git@github.com:acme/lib.git"])
+        #expect(node.remoteSources.map(\.location.line) == [6, 8, 9])
+    }
+
     @Test func unusedStagesAreNoEdges() throws {
         let (fleet, _) = try Self.fleet([
             "base": "FROM scratch\n",

@@ -48,6 +48,6 @@ import Testing
             expected += Array("\(field.utf8.count):\(field),".utf8)
         }
         #expect(try Self.digest([Self.link("a", "t")]) == SHA256.hash(expected))
-        #expect(KeyInputs.currentVersion == "strata-key-v2")
+        #expect(KeyInputs.currentVersion == "strata-key-v3")
     }
 }

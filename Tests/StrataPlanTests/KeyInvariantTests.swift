@@ -44,8 +44,8 @@ import Testing
             try FileManager.default.setAttributes([.posixPermissions: 0o755],
                                                   ofItemAtPath: $0.path("services/gpu/embedder/embed.py"))
         },
-        Change(testDescription: "edit a Dockerfile (a comment)", images: ["chat"]) {
-            try $0.append("services/gpu/chat/Dockerfile", "# changed\n")
+        Change(testDescription: "edit a Dockerfile (an instruction)", images: ["chat"]) {
+            try $0.append("services/gpu/chat/Dockerfile", "LABEL changed=yes\n")
         },
         Change(testDescription: "edit a file under a RUN --mount=type=bind context", images: ["bound"]) {
             try $0.append("services/bound/notes/b.md", "more\n")
@@ -88,6 +88,9 @@ import Testing
         },
         Change(testDescription: "an arg the image's Dockerfile does not declare", images: []) {
             try $0.editManifest("    context: families/llm\n", "    context: families/llm\n    args: {PORT: \"1\"}\n")
+        },
+        Change(testDescription: "add a comment and a blank line to a Dockerfile", images: []) {
+            try $0.append("services/gpu/chat/Dockerfile", "\n# changed\n")
         },
         Change(testDescription: "touch a COPYed file (new mtime, same content)", images: []) {
             try $0.setModificationDate("services/web/web-api/app/main.py", Date().addingTimeInterval(-86_400))

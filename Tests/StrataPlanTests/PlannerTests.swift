@@ -70,12 +70,54 @@ import Testing
         #expect(misses == ["web-api", "family-web", "docs-site", "model-ops@mainpc", "model-ops@pc2"])
     }
 
+    @Test func aBaseKeyedByOtherContentRekeysItsNodesAndTheirDescendants() throws {
+        let copy = try FleetCopy()
+        let fleet = try copy.fleet()
+        let cache = try CacheDirectory(path: copy.cacheDirectory)
+        let references = Set(fleet.nodes.flatMap(\.externalBases).map(\.reference))
+        try #require(!references.isEmpty)
+        func plan(_ digest: String?) throws -> [PlanEntry] {
+            let bases = digest.map { digest in Dictionary(uniqueKeysWithValues: references.map { ($0, "\($0)@\(digest)") }) } ?? [:]
+            return try Planner(fleet: fleet, cache: cache, bases: bases).plan(Array(fleet.nodes.indices))
+        }
+        let first = try plan("sha256:" + String(repeating: "a", count: 64))
+        try Self.recordAll(first, in: copy)
+        #expect(try plan("sha256:" + String(repeating: "a", count: 64)).allSatisfy { $0.status == .hit })
+        let moved = try plan("sha256:" + String(repeating: "b", count: 64))
+        #expect(moved.allSatisfy { $0.status == .miss })
+        let root = try #require(moved.first { !$0.node.externalBases.isEmpty })
+        #expect(root.changes.count == 1 && root.changes[0].hasPrefix("base changed: "))
+        // Unresolved is a key of its own: never the hit of a resolved base.
+        #expect(try plan(nil).allSatisfy { $0.status == .miss })
+        #expect(root.key.inputs.bases.allSatisfy { $0.contains("@sha256:") })
+    }
+
+    @Test func addURLsAreKeyedByWhatTheyServe() throws {
+        let copy = try FleetCopy()
+        try copy.append("services/gpu/chat/Dockerfile", "ADD https://example.test/model.bin /models/\n")
+        let fleet = try copy.fleet()
+        let cache = try CacheDirectory(path: copy.cacheDirectory)
+        func chat(_ served: String?) throws -> PlanEntry {
+            let urls = served.map { ["https://example.test/model.bin": "https://example.test/model.bin \($0)"] } ?? [:]
+            return try Self.entry("chat@pc2", in: Planner(fleet: fleet, cache: cache, urls: urls).plan(Array(fleet.nodes.indices)))
+        }
+        let first = try chat("etag:\"v1\"")
+        #expect(first.key.inputs.urls == ["https://example.test/model.bin etag:\"v1\""])
+        try Self.recordAll([first], in: copy)
+        #expect(try chat("etag:\"v1\"").status == .hit)
+        let changed = try chat("etag:\"v2\"")
+        #expect(changed.status == .miss)
+        #expect(changed.changes == ["URL content: https://example.test/model.bin etag:\"v2\""])
+        #expect(try chat(nil).key.inputs.urls == ["https://example.test/model.bin (unresolved)"])
+        #expect(try Self.entry("base-python", in: Planner(fleet: fleet, cache: cache).plan([0])).key.inputs.urls == nil)
+    }
+
     @Test func explainNamesAddedRemovedFilesAndTheDockerfile() throws {
         let copy = try FleetCopy()
         try Self.recordAll(try Self.plan(copy), in: copy)
         try FileManager.default.moveItem(atPath: copy.path("services/web/web-api/app/routes.py"),
                                          toPath: copy.path("services/web/web-api/app/router.py"))
-        try copy.append("services/gpu/chat/Dockerfile", "# changed\n")
+        try copy.append("services/gpu/chat/Dockerfile", "LABEL changed=yes\n")
         let entries = try Self.plan(copy)
         #expect(try Self.entry("web-api", in: entries).changes
             == ["file added: app/router.py", "file removed: app/routes.py"])

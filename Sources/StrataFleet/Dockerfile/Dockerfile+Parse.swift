@@ -31,7 +31,9 @@ extension Dockerfile {
     public static func parse(_ text: String, path: String) throws(ParseError) -> Dockerfile {
         var scanner = DockerfileScanner(text: text, path: path)
         var instructions: [Instruction] = []
+        var keyedLines: [String] = []
         while let logical = try scanner.nextLogicalLine() {
+            keyedLines.append(String(decoding: logical.text, as: UTF8.self))
             var instruction: Instruction
             do {
                 instruction = try makeInstruction(logical.text, line: logical.line, endLine: logical.endLine,
@@ -49,6 +51,8 @@ extension Dockerfile {
                     }
                     instruction.heredocs.append(Heredoc(name: opener.name, content: body,
                                                         expand: opener.expand, stripTabs: opener.stripTabs))
+                    keyedLines.append((opener.stripTabs ? "<<-" : "<<") + (opener.expand ? "" : "'") + opener.name)
+                    keyedLines.append(body)
                 }
                 instruction.endLine = scanner.currentLine
             }
@@ -58,7 +62,9 @@ extension Dockerfile {
             throw scanner.error("file with no instructions", line: scanner.lineCount)
         }
         let escape: Character = scanner.escape == DockerfileLexing.backslash ? "\\" : "`"
-        var dockerfile = Dockerfile(path: path, directives: scanner.directives, escape: escape)
+        let directives = scanner.directives.sorted { $0.key < $1.key }.map { "# \($0.key)=\($0.value)" }
+        var dockerfile = Dockerfile(path: path, directives: scanner.directives, escape: escape,
+                                    keyedLines: directives + keyedLines)
         try dockerfile.assemble(instructions)
         return dockerfile
     }

@@ -14,14 +14,21 @@ public struct Dockerfile: Sendable, Equatable {
     public var globalArgs: [ArgDeclaration]
     /// Build stages, in order.
     public var stages: [Stage]
+    /// What a build reads of the file, for the input key: the parser directives
+    /// (`# key=value`, sorted), then each instruction's logical line as BuildKit's parser joins
+    /// it, followed by its heredocs (`<<` or `<<-`, the delimiter as written unquoted or
+    /// quoted, and the body). Comment lines and blank lines, which the parser drops, are not
+    /// in it: a comment-only edit keeps the key.
+    public var keyedLines: [String]
 
     public init(path: String, directives: [String: String] = [:], escape: Character = "\\",
-                globalArgs: [ArgDeclaration] = [], stages: [Stage] = []) {
+                globalArgs: [ArgDeclaration] = [], stages: [Stage] = [], keyedLines: [String] = []) {
         self.path = path
         self.directives = directives
         self.escape = escape
         self.globalArgs = globalArgs
         self.stages = stages
+        self.keyedLines = keyedLines
     }
 }
 

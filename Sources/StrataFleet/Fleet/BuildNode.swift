@@ -26,6 +26,9 @@ public struct BuildNode: Sendable, Equatable {
     public var fleetReferences: [ParentEdge]
     /// Bases that are not fleet images (`python:3.11-slim`), expanded, in order.
     public var externalBases: [ExternalBase]
+    /// `ADD` sources fetched from a URL without `--checksum` (`https://…`, a git URL), expanded,
+    /// in the stages the build runs: keyed by what they serve (see `RemoteSources`).
+    public var remoteSources: [ExternalBase] = []
 
     /// Names of the parent nodes.
     public var parentNames: [String] { parents.map(\.node) }

@@ -123,6 +123,12 @@ extension FleetResolver {
                 let earlier = dockerfile.stages[..<index].contains { $0.name == base.lowercased() }
                 if !earlier && base.lowercased() != "scratch" { references.append((base, .from, at)) }
                 for instruction in stage.instructions {
+                    for source in Self.uncheckedAddSources(instruction) {
+                        let value = (try? lexer.expand(source) { node.args[$0] ?? scope[$0] }) ?? source
+                        guard Self.isRemote(value), !node.remoteSources.contains(where: { $0.reference == value }) else { continue }
+                        node.remoteSources.append(ExternalBase(reference: value,
+                                                               location: SourceLocation(file: dockerfile.path, line: instruction.line)))
+                    }
                     let kind: ParentEdge.Kind = instruction.keyword == "RUN" ? .mountFrom : .copyFrom
                     for written in Self.stageReferences(instruction) {
                         let value = (try? lexer.expand(written) { node.args[$0] ?? scope[$0] }) ?? written
@@ -154,6 +160,18 @@ extension FleetResolver {
             if node.parents.contains(where: { $0.node == parent }) { continue }
             node.parents.append(edge)
         }
+    }
+
+    /// The sources of an `ADD` without `--checksum`, as written.
+    static func uncheckedAddSources(_ instruction: Instruction) -> [String] {
+        guard instruction.keyword == "ADD", instruction.flag("checksum") == nil else { return [] }
+        return Array(instruction.arguments.dropLast())
+    }
+
+    /// A source BuildKit fetches from the network: an `http(s)://` URL or a git repository
+    /// (`git@…`, `git://…`).
+    static func isRemote(_ source: String) -> Bool {
+        ["http://", "https://", "git@", "git://"].contains { source.lowercased().hasPrefix($0) }
     }
 
     /// The parent node a node depends on: the parent's single node, or the one with the same
