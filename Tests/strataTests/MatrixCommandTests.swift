@@ -1,6 +1,8 @@
 import Foundation
 import StrataCache
+import StrataEngine
 import StrataFleet
+import StrataImages
 import StrataPlan
 import Testing
 @testable import strata
@@ -66,12 +68,17 @@ import Testing
     /// the other nodes, in waves renumbered from 0.
     static let recorded = Set(demoWaves[0...2].joined()).union(["family-torch@mainpc"])
 
-    /// A cache in `folder` with the keys of `recorded` recorded.
-    static func cacheRecording(in folder: TemporaryFolder) throws -> CacheDirectory {
+    /// A cache in `folder` with the keys of `recorded` recorded, keyed as strata keys them
+    /// here: for the engine's platform (else this machine's), each external base as the
+    /// engine (else its registry) resolves it.
+    static func cacheRecording(in folder: TemporaryFolder) async throws -> CacheDirectory {
         let cache = try CacheDirectory(path: folder.path + "/cache")
         let fleet = try Fleet.load(path: Self.images + "/strata.yaml")
-        // Keyed as strata keys them here: for the engine's platform, this machine's.
-        let entries = try Planner(fleet: fleet, cache: cache, defaultPlatform: BuildPlatform.host.description)
+        let engine = try? await Engine.connect()
+        let references = fleet.nodes.flatMap(\.externalBases).map(\.reference)
+        let bases = await BaseResolution(engine: engine, access: RegistryAccess()).resolve(references, refresh: false)
+        let entries = try Planner(fleet: fleet, cache: cache, defaultPlatform: engine?.platform ?? BuildPlatform.host.description,
+                                  bases: bases.mapValues(\.keyed))
             .plan(Array(fleet.nodes.indices))
         for entry in entries where recorded.contains(entry.node.name) {
             try cache.record(KeyRecord(key: entry.key.key, node: entry.node.name, image: entry.node.image,
@@ -81,9 +88,9 @@ import Testing
         return cache
     }
 
-    @Test func changedKeepsTheMissesInContiguousWaves() throws {
+    @Test func changedKeepsTheMissesInContiguousWaves() async throws {
         let folder = try TemporaryFolder()
-        let cache = try Self.cacheRecording(in: folder)
+        let cache = try await Self.cacheRecording(in: folder)
         let recorded = Self.recorded
 
         let (result, document) = try Self.matrix(["--cache", cache.path, "matrix", "--changed"])
@@ -134,9 +141,9 @@ import Testing
 
     /// The GitHub output keeps the fleet's wave numbers: wave job i of the workflow builds the
     /// changed nodes of wave i, and the waves with none are skipped.
-    @Test func githubOutputKeepsTheFleetsWaveNumbers() throws {
+    @Test func githubOutputKeepsTheFleetsWaveNumbers() async throws {
         let folder = try TemporaryFolder()
-        let cache = try Self.cacheRecording(in: folder)
+        let cache = try await Self.cacheRecording(in: folder)
         let outputPath = folder.path + "/github_output"
         let (result, _) = try Self.matrix(["--cache", cache.path, "matrix", "--changed", "--format", "github"],
                                           environment: ["GITHUB_OUTPUT": outputPath])
