@@ -88,6 +88,9 @@ struct GlobalOptions: ParsableArguments {
     /// command but `check` needs a sound graph. Exit 2, with each error on its own line.
     func loadSoundFleet(platform: String? = nil) throws -> Fleet {
         let fleet = try loadFleet(platform: platform)
+        // What loading the manifest found but could go on with (a compose key strata does not
+        // honour, a variable without a value) is said on every command, never dropped.
+        for warning in fleet.manifest.warnings { Console.error(warning.description) }
         let errors = fleet.findings.filter { $0.severity == .error }
         guard errors.isEmpty else {
             for finding in errors { Console.error(finding.description) }

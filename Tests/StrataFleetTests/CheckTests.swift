@@ -128,7 +128,7 @@ import Testing
             "svc/local.txt": "c\n",
         ])
         #expect(findings.map(\.line) == [2])
-        #expect(findings.first?.message == "ADD https://example.com/a.tgz has no --checksum: strata does not key what the URL serves")
+        #expect(findings.first?.message == "ADD https://example.com/a.tgz has no --checksum: the build fetches whatever it serves then (strata keys what it served at plan time)")
     }
 
     @Test func serviceWarnings() throws {

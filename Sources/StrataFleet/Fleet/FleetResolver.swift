@@ -9,6 +9,7 @@ struct FleetResolver {
 
     init(manifest: Manifest, registryOverride: String?) {
         self.manifest = manifest
+        findings = manifest.warnings
         registries = [registryOverride, manifest.registry].compactMap { $0 }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
     }
 

@@ -32,6 +32,9 @@ public struct Manifest: Sendable {
     public var variants: [VariantDimension]
     /// The images, explicit ones first (in the order written), then discovered ones (sorted by name).
     public var images: [ImageSpec]
+    /// What loading found worth saying but not fatal (a compose key strata does not honour, a
+    /// variable without a value): warnings with file and line, part of the fleet's findings.
+    public var warnings: [Finding] = []
 
     public init(path: String, directory: String, registry: String? = nil, cache: String? = nil,
                 remoteCache: Bool = false, defaults: BuildSettings = BuildSettings(),

@@ -19,13 +19,16 @@ public enum ManifestLoader {
 
     /// Loads the manifest at `path`. A compose file is recognised by its name or by a top-level
     /// `services:` key without `images:`.
-    public static func load(path: String) throws(Manifest.Error) -> Manifest {
+    public static func load(path: String,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(Manifest.Error) -> Manifest {
         let absolute = absolutePath(path)
         let directory = (absolute as NSString).deletingLastPathComponent
         let root = try readYAML(absolute, display: (absolute as NSString).lastPathComponent)
         var manifest = Manifest(path: absolute, directory: directory)
         if isCompose(path: absolute, root: root) {
-            manifest.images = try ComposeLoader.images(from: root, manifestDirectory: directory)
+            var loader = ComposeLoader(manifestDirectory: directory, environment: environment)
+            manifest.images = try loader.images(from: root)
+            manifest.warnings = loader.warnings
             return manifest
         }
         var state = LoadState(manifestDirectory: directory)
