@@ -18,7 +18,7 @@ final class PlainReporter: BuildReporter, ProgressFinishing {
             let state = step.error != nil ? "error" : step.cached ? "cached" : step.completed ? "done" : step.started ? "start" : nil
             guard let state else { return }
             let fresh = announced.withLock { $0.insert("\(node)\u{0}\(step.id)\u{0}\(state)").inserted }
-            if fresh { ProgressOutput.write("[\(node)] \(state.padding(toLength: 6, withPad: " ", startingAt: 0)) \(step.name)\n") }
+            if fresh { ProgressOutput.write("[\(node)] \(state.padding(toLength: 6, withPad: " ", startingAt: 0)) \(TerminalText.clean(step.name))\n") }
         case .log(_, let line):
             ProgressOutput.write("[\(node)] | \(line)\n")
         }
@@ -29,7 +29,7 @@ final class PlainReporter: BuildReporter, ProgressFinishing {
         case .failed:
             ProgressOutput.write(failureReport(outcome))
         case .skipped:
-            ProgressOutput.write("[\(outcome.node)] skipped: \(outcome.message ?? "")\n")
+            ProgressOutput.write("[\(outcome.node)] skipped: \(TerminalText.clean(outcome.message ?? ""))\n")
         case .built, .cached:
             ProgressOutput.write("[\(outcome.node)] \(outcome.status.rawValue) in \(String(format: "%.1f", outcome.seconds))s\n")
         }

@@ -6,9 +6,13 @@ import StrataBuild
 enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
     case auto, tty, plain, github
 
-    /// `auto`: github inside GitHub Actions, tty when stderr is a terminal, else plain.
+    /// `auto`: what `BUILDKIT_PROGRESS` says (`plain` or `tty`, as with `docker build`), else
+    /// github inside GitHub Actions, tty when stderr is a terminal, else plain.
     func resolved(environment: [String: String] = ProcessInfo.processInfo.environment) -> ProgressMode {
         guard self == .auto else { return self }
+        if let mode = environment["BUILDKIT_PROGRESS"].flatMap(ProgressMode.init(rawValue:)), mode == .plain || mode == .tty {
+            return mode == .tty && isatty(STDERR_FILENO) != 1 ? .plain : mode
+        }
         if environment["GITHUB_ACTIONS"] == "true" { return .github }
         return isatty(STDERR_FILENO) == 1 && environment["TERM"] != "dumb" ? .tty : .plain
     }
@@ -37,10 +41,10 @@ enum ProgressOutput {
 /// The failing step and its last 30 log lines, under the node's name: what every mode
 /// prints for a failed node.
 func failureReport(_ outcome: NodeOutcome) -> String {
-    var lines = ["✗ \(outcome.node) failed: \(outcome.message ?? "unknown error")"]
+    var lines = ["✗ \(outcome.node) failed: \(TerminalText.clean(outcome.message ?? "unknown error"))"]
     if let failure = outcome.failure {
-        if let step = failure.step { lines.append("  step: \(step)") }
-        for line in failure.logs.suffix(30) { lines.append("  | \(line)") }
+        if let step = failure.step { lines.append("  step: \(TerminalText.clean(step))") }
+        for line in failure.logs.suffix(30) { lines.append("  | \(TerminalText.clean(line))") }
     }
     return lines.joined(separator: "\n") + "\n"
 }

@@ -44,7 +44,7 @@ final class TTYReporter: BuildReporter, ProgressFinishing {
 
     func event(node: String, _ event: BuildEvent) {
         guard case .step(let step) = event, step.started, !step.completed else { return }
-        state.withLock { state in state.running[node]?.step = step.name }
+        state.withLock { state in state.running[node]?.step = TerminalText.clean(step.name) }
     }
 
     func finished(_ outcome: NodeOutcome) {
@@ -52,7 +52,7 @@ final class TTYReporter: BuildReporter, ProgressFinishing {
         switch outcome.status {
         case .built: line = "✓ \(outcome.node) built in \(String(format: "%.1f", outcome.seconds))s\n"
         case .cached: line = "= \(outcome.node) cached\n"
-        case .skipped: line = "- \(outcome.node) skipped: \(outcome.message ?? "")\n"
+        case .skipped: line = "- \(outcome.node) skipped: \(TerminalText.clean(outcome.message ?? ""))\n"
         case .failed: line = failureReport(outcome)
         }
         state.withLock { state in
