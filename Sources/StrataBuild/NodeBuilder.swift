@@ -159,6 +159,13 @@ struct NodeBuilder: Sendable {
               let data = FileManager.default.contents(atPath: node.dockerfilePath) else {
             return failed("cannot read \(fleet.displayPath(node.dockerfilePath))")
         }
+        // A secret mounted and not given: BuildKit would skip a mount that is not `required`
+        // and build another image under the same key; refused instead, naming where to set it.
+        let secretMounts = node.secretMounts(in: dockerfile)
+        if let missing = secretMounts.first(where: { !options.secrets.ids.contains($0.id) }) {
+            return failed("\(fleet.displayPath(node.dockerfilePath)):\(missing.line) mounts the secret '\(missing.id)', which this "
+                          + "build does not give: pass --secret id=\(missing.id),src=FILE (or ,env=VAR)")
+        }
         let original = String(decoding: data, as: UTF8.self)
         let rewritten = DockerfileRewriter.rewrite(original, dockerfile: dockerfile,
                                                    node: node, exact: parentReferences)
@@ -168,9 +175,15 @@ struct NodeBuilder: Sendable {
         let dockerfilePath: String
         if options.sessionContexts && engine.acceptsSessionContexts {
             dockerfilePath = SessionContexts.dockerfileName
+            let secrets = options.secrets, mounted = Set(secretMounts.map(\.id))
             context = .session(SessionContexts.make(contextDirectory: node.contextDirectory, files: entry.key.contextFiles,
-                                                    dockerfile: rewritten, key: entry.key.key, mtime: mtime))
+                                                    dockerfile: rewritten, key: entry.key.key, mtime: mtime,
+                                                    secret: { mounted.contains($0) ? secrets.value($0) : nil }))
         } else {
+            if let mount = secretMounts.first {
+                return failed("\(fleet.displayPath(node.dockerfilePath)):\(mount.line) mounts the secret '\(mount.id)', which only a "
+                              + "build session can carry; build without --tar-context (and reach the engine without TLS)")
+            }
             dockerfilePath = ContextPacker.dockerfilePath(contextDirectory: node.contextDirectory,
                                                           dockerfilePath: node.dockerfilePath)
             // In a tar body the Dockerfile BuildKit reads is a file of the context, and this

@@ -33,10 +33,12 @@ public struct SchedulerOptions: Sendable {
     /// Serve contexts over a build session when the engine can take one (else, and when
     /// false, each context is sent as a tar body).
     public var sessionContexts: Bool
+    /// `--secret`s, served over the session to the builds that mount them.
+    public var secrets: BuildSecrets
 
     public init(jobs: Int, failFast: Bool = false, noCache: Bool = false, network: String? = nil, noDeps: Bool = false,
                 requested: Set<Int>, extraTags: [String] = [], export: Bool = false, publisher: Publisher? = nil,
-                tagValues: TagValues = TagValues(), sessionContexts: Bool = true) {
+                tagValues: TagValues = TagValues(), sessionContexts: Bool = true, secrets: BuildSecrets = BuildSecrets()) {
         self.jobs = max(1, jobs)
         self.failFast = failFast
         self.noCache = noCache
@@ -48,6 +50,7 @@ public struct SchedulerOptions: Sendable {
         self.publisher = publisher
         self.tagValues = tagValues
         self.sessionContexts = sessionContexts
+        self.secrets = secrets
     }
 }
 

@@ -38,6 +38,7 @@ extension Engine {
                                   ("X-Docker-Expose-Session-Name", "strata"),
                                   ("X-Docker-Expose-Session-Sharedkey", context.sharedKey),
                                   ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.diffCopy),
+                                  ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.getSecret),
                                   ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.healthCheck)])
                     let server = HTTP2Server(socket: socket, leftover: leftover) { SessionCalls.serve($0, context: context) }
                     do {
@@ -57,10 +58,12 @@ extension Engine {
     }
 }
 
-/// The calls a session serves: `FileSync/DiffCopy` (the context and the Dockerfile) and
-/// the health check BuildKit makes every five seconds; anything else is UNIMPLEMENTED.
+/// The calls a session serves: `FileSync/DiffCopy` (the context and the Dockerfile),
+/// `Secrets/GetSecret` (build secrets) and the health check BuildKit makes every five
+/// seconds; anything else is UNIMPLEMENTED.
 enum SessionCalls {
     static let diffCopy = "/moby.filesync.v1.FileSync/DiffCopy"
+    static let getSecret = "/moby.buildkit.secrets.v1.Secrets/GetSecret"
     static let healthCheck = "/grpc.health.v1.Health/Check"
 
     /// gRPC status codes (grpc/grpc `doc/statuscodes.md`).
@@ -78,6 +81,27 @@ enum SessionCalls {
                 _ = try stream.receive()
                 var answer = ProtobufWriter()
                 answer.varint(1, 1)  // HealthCheckResponse.status = SERVING
+                try stream.send(answer.bytes)
+                stream.finish(status: Status.ok)
+            } catch {
+                stream.finish(status: Status.unknown, message: "\(error)")
+            }
+        case getSecret:
+            // GetSecretRequest { string ID = 1; map<string,string> annotations = 2; }
+            // GetSecretResponse { bytes data = 1; }. A missing one is NotFound, which BuildKit
+            // reads as "not provided" (an error for a `required` mount). Never logged.
+            do {
+                var reader = ProtobufReader(try stream.receive() ?? [])
+                var id = ""
+                while let field = try reader.next() {
+                    if field.field == 1, case .bytes(let bytes) = field.value { id = String(decoding: bytes, as: UTF8.self) }
+                }
+                guard let value = context.secret(id) else {
+                    stream.finish(status: Status.notFound, message: "secret \(id) not found")
+                    return
+                }
+                var answer = ProtobufWriter()
+                answer.bytes(1, value[...])
                 try stream.send(answer.bytes)
                 stream.finish(status: Status.ok)
             } catch {

@@ -12,11 +12,16 @@ public struct SessionContext: Sendable {
     /// The entries of a directory BuildKit asks for, filtered as it asks; nil for a name
     /// this build does not serve.
     public var directory: @Sendable (SessionDirectoryRequest) -> [SessionFile]?
+    /// The value of a build secret BuildKit asks for (`RUN --mount=type=secret,id=…`); nil
+    /// for an id this build does not provide.
+    public var secret: @Sendable (String) -> [UInt8]?
 
     public init(sharedKey: String, dockerfileName: String,
+                secret: @escaping @Sendable (String) -> [UInt8]? = { _ in nil },
                 directory: @escaping @Sendable (SessionDirectoryRequest) -> [SessionFile]?) {
         self.sharedKey = sharedKey
         self.dockerfileName = dockerfileName
+        self.secret = secret
         self.directory = directory
     }
 }

@@ -62,6 +62,11 @@ extension Strata {
             case keepGoing, failFast
         }
 
+        @Option(name: .customLong("secret"),
+                help: ArgumentHelp("A build secret: id=ID,src=FILE or id=ID,env=VAR (repeatable).",
+                                   discussion: "Served to RUN --mount=type=secret,id=ID over the build session; never keyed, stored or printed."))
+        var secrets: [String] = []
+
         func validate() throws {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
             if let platform, BuildPlatform(platform) == nil {
@@ -72,6 +77,11 @@ extension Strata {
         func run() async throws {
             let fleet = try global.loadSoundFleet(platform: platform)
             let requested = try selectForPlatform(nodes, in: fleet)
+            let buildSecrets: BuildSecrets
+            do { buildSecrets = try BuildSecrets(secrets) } catch {
+                Console.error(error.description)
+                throw ExitCode(2)
+            }
             let cache = try openCache(global.cachePath(for: fleet.manifest))
             let lock = try sharedLock(cache)
             defer { lock.release() }
@@ -97,7 +107,8 @@ extension Strata {
                 extraTags: tags,
                 publisher: publisher,
                 tagValues: tagValues,
-                sessionContexts: !tarContext
+                sessionContexts: !tarContext,
+                secrets: buildSecrets
             )
             let scheduler = Scheduler(fleet: fleet, entries: entries, engine: engine, cache: cache,
                                       options: options, reporter: reporter)

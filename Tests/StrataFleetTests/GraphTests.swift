@@ -74,6 +74,25 @@ import Testing
         #expect(node.remoteSources.map(\.location.line) == [6, 8, 9])
     }
 
+    @Test func secretMountsOfTheStagesTheBuildRuns() throws {
+        let (fleet, _) = try Self.fleet([
+            "svc": """
+                FROM strata-busybox:1 AS unused
+                RUN --mount=type=secret,id=unused true
+                FROM strata-busybox:1 AS build
+                RUN --mount=type=secret,id=pip_token --mount=type=cache,target=/c true
+                RUN --mount=type=secret,target=/run/secrets/hub_token,required=true true
+                RUN --mount=type=secret,id=pip_token true
+                FROM strata-busybox:1
+                COPY --from=build /etc/passwd /p
+
+                """,
+        ])
+        let node = try #require(fleet.node(named: "svc"))
+        let dockerfile = try #require(fleet.dockerfiles[node.dockerfilePath])
+        #expect(node.secretMounts(in: dockerfile) == [SecretMount(id: "pip_token", line: 4), SecretMount(id: "hub_token", line: 5)])
+    }
+
     @Test func unusedStagesAreNoEdges() throws {
         let (fleet, _) = try Self.fleet([
             "base": "FROM scratch\n",

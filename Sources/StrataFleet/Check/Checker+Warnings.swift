@@ -102,7 +102,7 @@ extension CheckContext {
                 findings.append(Finding(.warning, rule: "secret-in-env", at: SourceLocation(file: dockerfile.path, line: line),
                                         node: image.name,
                                         message: "\(keyword) \(name) looks like a secret: it is stored in the image",
-                                        hint: "use RUN --mount=type=secret,id=\(name.lowercased()) instead"))
+                                        hint: "use RUN --mount=type=secret,id=\(name.lowercased()) and strata build --secret id=\(name.lowercased()),env=\(name)"))
             }
         }
         return findings

@@ -24,7 +24,7 @@ struct ComposeLoader {
     static let notHonoured: [String: String] = [
         "dockerfile_inline": "write the Dockerfile to a file and name it with dockerfile:",
         "ssh": "SSH agent forwarding is not supported yet",
-        "secrets": "build secrets are not supported yet",
+        "secrets": "give them to strata build --secret id=ID,src=FILE (or ,env=VAR)",
         "cache_from": "external cache sources are not used; strata's own key cache decides what is built",
         "cache_to": "cache exports are not written; strata's cache directory and registry tags are its cache",
         "additional_contexts": "named contexts are not sent",
