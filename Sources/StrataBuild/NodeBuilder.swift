@@ -175,10 +175,11 @@ struct NodeBuilder: Sendable {
         let dockerfilePath: String
         if options.sessionContexts && engine.acceptsSessionContexts {
             dockerfilePath = SessionContexts.dockerfileName
-            let secrets = options.secrets, mounted = Set(secretMounts.map(\.id))
-            context = .session(SessionContexts.make(contextDirectory: node.contextDirectory, files: entry.key.contextFiles,
-                                                    dockerfile: rewritten, key: entry.key.key, mtime: mtime,
-                                                    secret: { mounted.contains($0) ? secrets.value($0) : nil }))
+            let secrets = options.secrets, mounted = Set(secretMounts.map(\.id)), access = options.publisher?.access
+            context = .session(SessionContexts.make(
+                contextDirectory: node.contextDirectory, files: entry.key.contextFiles, dockerfile: rewritten,
+                key: entry.key.key, mtime: mtime, secret: { mounted.contains($0) ? secrets.value($0) : nil },
+                credentials: { host in (try? access?.credentials(for: host) ?? nil).map { ($0.username, $0.password) } }))
         } else {
             if let mount = secretMounts.first {
                 return failed("\(fleet.displayPath(node.dockerfilePath)):\(mount.line) mounts the secret '\(mount.id)', which only a "

@@ -12,7 +12,10 @@ public enum SessionContexts {
     public static let dockerfileName = "Dockerfile"
 
     public static func make(contextDirectory: String, files: [ContextFile], dockerfile: String, key: String,
-                            mtime: Int64, secret: @escaping @Sendable (String) -> [UInt8]? = { _ in nil }) -> SessionContext {
+                            mtime: Int64, secret: @escaping @Sendable (String) -> [UInt8]? = { _ in nil },
+                            credentials: @escaping @Sendable (String) -> (username: String, password: String)? = { _ in nil })
+        -> SessionContext
+    {
         let nanoseconds = mtime * 1_000_000_000
         var entries: [SessionFile] = []
         entries.reserveCapacity(files.count)
@@ -40,7 +43,8 @@ public enum SessionContexts {
         // hashing fail, a key of its own that nothing can share.)
         let sharedKey = (try? SHA256.hash(Array("\(key)\n".utf8) + text))?.hex ?? UUID().uuidString
         let context = entries
-        return SessionContext(sharedKey: sharedKey, dockerfileName: dockerfileName, secret: secret) { request in
+        return SessionContext(sharedKey: sharedKey, dockerfileName: dockerfileName, secret: secret,
+                              credentials: credentials) { request in
             switch request.name {
             case "context": filter(context, request)
             case "dockerfile": filter([dockerfileEntry], request)

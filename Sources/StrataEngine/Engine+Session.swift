@@ -39,6 +39,7 @@ extension Engine {
                                   ("X-Docker-Expose-Session-Sharedkey", context.sharedKey),
                                   ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.diffCopy),
                                   ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.getSecret),
+                                  ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.credentials),
                                   ("X-Docker-Expose-Session-Grpc-Method", SessionCalls.healthCheck)])
                     let server = HTTP2Server(socket: socket, leftover: leftover) { SessionCalls.serve($0, context: context) }
                     do {
@@ -59,11 +60,14 @@ extension Engine {
 }
 
 /// The calls a session serves: `FileSync/DiffCopy` (the context and the Dockerfile),
-/// `Secrets/GetSecret` (build secrets) and the health check BuildKit makes every five
-/// seconds; anything else is UNIMPLEMENTED.
+/// `Secrets/GetSecret` (build secrets), `Auth/Credentials` (private bases) and the health
+/// check BuildKit makes every five seconds; anything else is UNIMPLEMENTED. Auth's token
+/// calls are not offered: BuildKit then fetches a registry's token itself, with the
+/// credentials `Credentials` gave.
 enum SessionCalls {
     static let diffCopy = "/moby.filesync.v1.FileSync/DiffCopy"
     static let getSecret = "/moby.buildkit.secrets.v1.Secrets/GetSecret"
+    static let credentials = "/moby.filesync.v1.Auth/Credentials"
     static let healthCheck = "/grpc.health.v1.Health/Check"
 
     /// gRPC status codes (grpc/grpc `doc/statuscodes.md`).
@@ -91,17 +95,28 @@ enum SessionCalls {
             // GetSecretResponse { bytes data = 1; }. A missing one is NotFound, which BuildKit
             // reads as "not provided" (an error for a `required` mount). Never logged.
             do {
-                var reader = ProtobufReader(try stream.receive() ?? [])
-                var id = ""
-                while let field = try reader.next() {
-                    if field.field == 1, case .bytes(let bytes) = field.value { id = String(decoding: bytes, as: UTF8.self) }
-                }
+                let id = try firstString(of: stream.receive() ?? [])
                 guard let value = context.secret(id) else {
                     stream.finish(status: Status.notFound, message: "secret \(id) not found")
                     return
                 }
                 var answer = ProtobufWriter()
                 answer.bytes(1, value[...])
+                try stream.send(answer.bytes)
+                stream.finish(status: Status.ok)
+            } catch {
+                stream.finish(status: Status.unknown, message: "\(error)")
+            }
+        case credentials:
+            // CredentialsRequest { string Host = 1; } → CredentialsResponse { string Username = 1;
+            // string Secret = 2; }; empty for a host strata has nothing for (anonymous).
+            do {
+                let host = try firstString(of: stream.receive() ?? [])
+                var answer = ProtobufWriter()
+                if let found = context.credentials(host) {
+                    answer.string(1, found.username)
+                    answer.string(2, found.password)
+                }
                 try stream.send(answer.bytes)
                 stream.finish(status: Status.ok)
             } catch {
@@ -126,6 +141,18 @@ enum SessionCalls {
         default:
             stream.finish(status: Status.unimplemented, message: "unknown method \(stream.path)")
         }
+    }
+}
+
+extension SessionCalls {
+    /// Field 1 of a request message, a string (the secret's ID, the registry's host).
+    static func firstString(of message: [UInt8]) throws -> String {
+        var reader = ProtobufReader(message)
+        var text = ""
+        while let field = try reader.next() {
+            if field.field == 1, case .bytes(let bytes) = field.value { text = String(decoding: bytes, as: UTF8.self) }
+        }
+        return text
     }
 }
 

@@ -15,13 +15,19 @@ public struct SessionContext: Sendable {
     /// The value of a build secret BuildKit asks for (`RUN --mount=type=secret,id=…`); nil
     /// for an id this build does not provide.
     public var secret: @Sendable (String) -> [UInt8]?
+    /// The user name and password for a registry host BuildKit pulls from (a private base),
+    /// nil for none (BuildKit then pulls anonymously). Runs on the session's thread: a
+    /// credential helper may take its time there.
+    public var credentials: @Sendable (String) -> (username: String, password: String)?
 
     public init(sharedKey: String, dockerfileName: String,
                 secret: @escaping @Sendable (String) -> [UInt8]? = { _ in nil },
+                credentials: @escaping @Sendable (String) -> (username: String, password: String)? = { _ in nil },
                 directory: @escaping @Sendable (SessionDirectoryRequest) -> [SessionFile]?) {
         self.sharedKey = sharedKey
         self.dockerfileName = dockerfileName
         self.secret = secret
+        self.credentials = credentials
         self.directory = directory
     }
 }
