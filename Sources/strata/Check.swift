@@ -21,24 +21,48 @@ extension Strata {
         var strict = false
 
         func run() async throws {
-            let fleet = try global.loadFleet()
+            let environment = ProcessInfo.processInfo.environment
+            let format = self.format ?? (environment["GITHUB_ACTIONS"] == "true" ? .github : .text)
+            let fleet: Fleet
+            var directory = FileManager.default.currentDirectoryPath
+            do {
+                let path = try global.manifestPath()
+                directory = URL(fileURLWithPath: path).standardized.deletingLastPathComponent().path
+                fleet = try Fleet.load(path: path, registry: global.effectiveRegistry)
+            } catch {
+                // A manifest that cannot be read is still one finding where CI shows findings.
+                let finding = Finding(.error, rule: "manifest", at: error.location, message: error.message, hint: error.hint)
+                try report([finding], format: format, directory: directory, imageCount: 0, environment: environment)
+                if format == .text { Console.error(error.description) }
+                throw ExitCode(2)
+            }
             let findings = Checker.check(fleet)
+            try report(findings, format: format, directory: fleet.manifest.directory, imageCount: fleet.manifest.images.count,
+                       environment: environment)
+            let errors = findings.filter { $0.severity == .error }.count
+            if errors > 0 || (strict && findings.count > errors) { throw ExitCode(1) }
+        }
+
+        /// Prints `findings` (file paths relative to `directory`, the manifest's folder).
+        private func report(_ findings: [Finding], format: Format, directory: String, imageCount: Int,
+                            environment: [String: String]) throws {
             let errors = findings.filter { $0.severity == .error }.count
             let warnings = findings.count - errors
-            let environment = ProcessInfo.processInfo.environment
-            switch format ?? (environment["GITHUB_ACTIONS"] == "true" ? .github : .text) {
+            let root = CheckFormats.root(from: directory, environment: environment)
+            let prefix = CheckFormats.pathPrefix(manifestDirectory: directory, root: root)
+            switch format {
             case .text:
+                // A manifest that cannot be read is said once, on stderr, by the caller.
+                guard imageCount > 0 || findings.first?.rule != "manifest" else { return }
                 for finding in findings { Console.output(finding.description) }
-                Console.output("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s") in \(fleet.manifest.images.count) images")
+                Console.output("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s") in \(imageCount) images")
             case .json:
                 try Console.json(CheckReport(errors: errors, warnings: warnings, findings: findings))
             case .github:
-                let prefix = CheckFormats.pathPrefix(manifestDirectory: fleet.manifest.directory, environment: environment)
                 for finding in findings { Console.output(CheckFormats.githubAnnotation(finding, pathPrefix: prefix)) }
             case .sarif:
-                try Console.json(CheckFormats.sarif(findings, version: StrataVersion.current))
+                try Console.json(CheckFormats.sarif(findings, version: StrataVersion.current, root: root, pathPrefix: prefix))
             }
-            if errors > 0 || (strict && warnings > 0) { throw ExitCode(1) }
         }
     }
 }
@@ -51,9 +75,21 @@ struct CheckReport: Encodable {
 }
 
 enum CheckFormats {
-    /// The manifest's folder relative to the workspace, so annotation paths are repository paths.
-    static func pathPrefix(manifestDirectory: String, environment: [String: String]) -> String {
-        let root = environment["GITHUB_WORKSPACE"] ?? FileManager.default.currentDirectoryPath
+    /// The folder findings' paths are relative to in `github` and `sarif` output: the
+    /// workspace in GitHub Actions, else the git repository holding `directory`, else the
+    /// working directory.
+    static func root(from directory: String, environment: [String: String]) -> String {
+        if let workspace = environment["GITHUB_WORKSPACE"], !workspace.isEmpty { return workspace }
+        var candidate = directory
+        while !candidate.isEmpty && candidate != "/" {
+            if FileManager.default.fileExists(atPath: candidate + "/.git") { return candidate }
+            candidate = (candidate as NSString).deletingLastPathComponent
+        }
+        return FileManager.default.currentDirectoryPath
+    }
+
+    /// The manifest's folder relative to `root`, so annotation paths are repository paths.
+    static func pathPrefix(manifestDirectory: String, root: String) -> String {
         let base = root.hasSuffix("/") ? root : root + "/"
         guard manifestDirectory.hasPrefix(base) else { return manifestDirectory == root ? "" : manifestDirectory + "/" }
         return String(manifestDirectory.dropFirst(base.count)) + "/"
@@ -75,16 +111,25 @@ enum CheckFormats {
         return "::\(level) file=\(escapeProperty(pathPrefix + finding.file)),line=\(max(finding.line, 1)),title=\(escapeProperty("strata " + finding.rule))::\(escapeData(message))"
     }
 
-    /// A SARIF 2.1.0 log (OASIS SARIF v2.1.0, §3.13 run, §3.27 result).
-    static func sarif(_ findings: [Finding], version: String) -> SARIFLog {
+    /// A SARIF 2.1.0 log (OASIS SARIF v2.1.0, §3.13 run, §3.27 result): each location
+    /// relative to `%SRCROOT%` (§3.4.4), which `originalUriBaseIds` sets to `root`; each rule
+    /// with its short description and help.
+    static func sarif(_ findings: [Finding], version: String, root: String, pathPrefix: String) -> SARIFLog {
         let rules = Array(Set(findings.map(\.rule))).sorted()
+        let rootURI = URL(fileURLWithPath: root, isDirectory: true).absoluteString
         return SARIFLog(runs: [.init(
-            tool: .init(driver: .init(name: "strata", version: version, rules: rules.map { .init(id: $0) })),
+            tool: .init(driver: .init(name: "strata", version: version, rules: rules.map { rule in
+                                          let text = Finding.rules[rule] ?? (rule, "")
+                                          return .init(id: rule, shortDescription: .init(text: text.summary),
+                                                       help: .init(text: text.help.isEmpty ? text.summary : text.help))
+                                      })),
+            originalUriBaseIds: ["%SRCROOT%": .init(uri: rootURI)],
             results: findings.map { finding in
                 .init(ruleId: finding.rule, level: finding.severity.rawValue,
                       message: .init(text: finding.message + (finding.hint.map { " (\($0))" } ?? "")),
-                      locations: [.init(physicalLocation: .init(artifactLocation: .init(uri: finding.file),
-                                                                region: .init(startLine: max(finding.line, 1))))])
+                      locations: [.init(physicalLocation: .init(
+                          artifactLocation: .init(uri: pathPrefix + finding.file, uriBaseId: "%SRCROOT%"),
+                          region: .init(startLine: max(finding.line, 1))))])
             }
         )])
     }
@@ -97,10 +142,11 @@ struct SARIFLog: Encodable {
 
     enum CodingKeys: String, CodingKey { case version, schema = "$schema", runs }
 
-    struct Run: Encodable { var tool: Tool; var results: [Result] }
+    struct Run: Encodable { var tool: Tool; var originalUriBaseIds: [String: BaseURI]; var results: [Result] }
+    struct BaseURI: Encodable { var uri: String }
     struct Tool: Encodable { var driver: Driver }
     struct Driver: Encodable { var name: String; var version: String; var rules: [Rule] }
-    struct Rule: Encodable { var id: String }
+    struct Rule: Encodable { var id: String; var shortDescription: Message; var help: Message }
     struct Result: Encodable {
         var ruleId: String
         var level: String
@@ -110,6 +156,6 @@ struct SARIFLog: Encodable {
     struct Message: Encodable { var text: String }
     struct Location: Encodable { var physicalLocation: PhysicalLocation }
     struct PhysicalLocation: Encodable { var artifactLocation: ArtifactLocation; var region: Region }
-    struct ArtifactLocation: Encodable { var uri: String }
+    struct ArtifactLocation: Encodable { var uri: String; var uriBaseId: String }
     struct Region: Encodable { var startLine: Int }
 }

@@ -88,7 +88,10 @@ import Testing
             "x/Dockerfile": "FROM scratch\nEXPOSE 8080\n" + Self.healthy,
             "y/Dockerfile": "FROM scratch\nEXPOSE 8080/tcp\n" + Self.healthy,
         ])
-        #expect(bad.count == 1)
+        // One finding per machine, naming the nodes.
+        #expect(bad.map(\.node) == ["y", "y"])
+        #expect(bad.map(\.message) == ["port 8080 is exposed by both 'y' and 'x@a' (x/Dockerfile:2)",
+                                        "port 8080 is exposed by both 'y' and 'x@b' (x/Dockerfile:2)"])
         #expect(bad.first?.file == "y/Dockerfile")
         #expect(try Self.findings("port-collision", [
             "strata.yaml": yaml,

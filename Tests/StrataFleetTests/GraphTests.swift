@@ -157,6 +157,18 @@ import Testing
         #expect(fleet.findings[1].hint == "did you mean 'services/web'?")
     }
 
+    @Test func aDockerfileWhoseFolderMovedIsFoundByItsPath() throws {
+        let tree = try TempTree([
+            "docker-compose.yml": "services:\n  api:\n    build:\n      context: .\n      dockerfile: docker/api/Dockerfile\n",
+            "dockerfiles/api/Dockerfile": "FROM scratch\n",
+            "dockerfiles/web/Dockerfile": "FROM scratch\n",
+            ".git/api/Dockerfile": "FROM scratch\n",
+        ])
+        let fleet = try Fleet.load(path: tree.path("docker-compose.yml"))
+        #expect(fleet.findings.map(\.rule) == ["missing-dockerfile"])
+        #expect(fleet.findings.first?.hint == "did you mean 'dockerfiles/api/Dockerfile'?")
+    }
+
     @Test func theDemoFleetIsSoundAndClean() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("images/strata.yaml").path

@@ -161,11 +161,11 @@ extension CheckContext {
             for second in exposed[(position + 1)...] where second.port == first.port && second.node.image != first.node.image {
                 let together = first.node.variant == nil || second.node.variant == nil || first.node.variant == second.node.variant
                 guard together, first.node.platform == second.node.platform || first.node.platform == nil || second.node.platform == nil else { continue }
-                let key = [first.node.image, second.node.image].sorted().joined(separator: "|") + second.port
+                let key = [first.node.name, second.node.name].sorted().joined(separator: "|") + second.port
                 guard reported.insert(key).inserted else { continue }
                 findings.append(Finding(.error, rule: "port-collision", at: SourceLocation(file: second.file, line: second.line),
-                                        node: second.node.image,
-                                        message: "port \(second.port) is exposed by both '\(second.node.image)' and '\(first.node.image)' (\(first.file):\(first.line))",
+                                        node: second.node.name,
+                                        message: "port \(second.port) is exposed by both '\(second.node.name)' and '\(first.node.name)' (\(first.file):\(first.line))",
                                         hint: "services of one machine need distinct ports"))
             }
         }

@@ -130,9 +130,15 @@ struct FleetResolver {
     /// "did you mean …" for a missing path: the nearest existing name at the first component
     /// that does not exist.
     func suggestion(for missing: String) -> String? {
+        if let fixed = componentFix(for: missing) { return "did you mean '\(fixed)'?" }
+        return similarPath(to: missing).map { "did you mean '\($0)'?" }
+    }
+
+    /// `missing` with its first absent component replaced by the nearest name in its folder
+    /// (a typo: `servces/web` → `services/web`).
+    private func componentFix(for missing: String) -> String? {
         var existing = manifest.directory
-        let relative = displayPath(missing)
-        let components = relative.split(separator: "/").map(String.init)
+        let components = displayPath(missing).split(separator: "/").map(String.init)
         for (position, component) in components.enumerated() {
             let candidate = existing + "/" + component
             if FileManager.default.fileExists(atPath: candidate) {
@@ -143,9 +149,38 @@ struct FleetResolver {
             guard let close = nearest(component, in: names) ?? names.first(where: { $0.lowercased() == component.lowercased() }) else {
                 return nil
             }
-            let fixed = (components[..<position] + [close] + components[(position + 1)...]).joined(separator: "/")
-            return "did you mean '\(fixed)'?"
+            return (components[..<position] + [close] + components[(position + 1)...]).joined(separator: "/")
         }
         return nil
+    }
+
+    /// The entry of the manifest's folder tree with the same name as `missing`'s last
+    /// component (a file for a file, a folder for a folder) whose path is most like it: the
+    /// most trailing components in common, then the smallest edit distance. A folder that
+    /// moved (`docker/api/Dockerfile` → `dockerfiles/api/Dockerfile`) is found this way.
+    /// Hidden folders are not searched; at most 20,000 entries are looked at.
+    private func similarPath(to missing: String) -> String? {
+        let relative = displayPath(missing)
+        let wanted = relative.split(separator: "/").map(String.init)
+        guard let name = wanted.last, let walker = FileManager.default.enumerator(atPath: manifest.directory) else { return nil }
+        var best: (path: String, trailing: Int, distance: Int)?
+        var seen = 0
+        while let path = walker.nextObject() as? String, seen < 20_000 {
+            seen += 1
+            let components = path.split(separator: "/").map(String.init)
+            guard let last = components.last else { continue }
+            if last.hasPrefix(".") {
+                if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { walker.skipDescendants() }
+                continue
+            }
+            guard last == name, path != relative else { continue }
+            let trailing = zip(components.reversed(), wanted.reversed()).prefix { $0 == $1 }.count
+            let distance = editDistance(path, relative)
+            if best.map({ (trailing, -distance) > ($0.trailing, -$0.distance) }) ?? true {
+                best = (path, trailing, distance)
+            }
+        }
+        guard let best, best.trailing >= 2 || best.distance <= max(3, relative.count / 3) else { return nil }
+        return best.path
     }
 }

@@ -29,11 +29,19 @@ public enum ManifestLoader {
             var loader = ComposeLoader(manifestDirectory: directory, environment: environment)
             manifest.images = try loader.images(from: root)
             manifest.warnings = loader.warnings
+            guard !manifest.images.isEmpty else {
+                throw Manifest.Error(root.location, "no service has a build: section, so there is nothing to build",
+                                     hint: "strata builds the services with build:; pulled images are not part of the fleet")
+            }
             return manifest
         }
         var state = LoadState(manifestDirectory: directory)
         try state.loadDocument(root, fileDirectory: directory, isRoot: true, into: &manifest)
         try state.resolveDiscovered(into: &manifest)
+        guard !manifest.images.isEmpty else {
+            throw Manifest.Error(root.location, "the manifest defines no image",
+                                 hint: "add at least one image under images:, or a discover: glob that finds Dockerfiles")
+        }
         return manifest
     }
 
