@@ -244,9 +244,9 @@ use_modern_docker_cli() {
 # engine_description HOST: "Docker 28.4.0, containerd store" for the engine at HOST (unix://).
 engine_description() {
     local version store=classic
-    version=$(DOCKER_HOST=$1 _strata_engine_curl /version | jq -r .Version) || return 1
+    version=$(DOCKER_HOST=$1 _strata_engine_curl /version 2>/dev/null | jq -r .Version) && [ -n "$version" ] || return 1
     # The containerd image store shows its snapshotter as the storage driver's driver-type.
-    if DOCKER_HOST=$1 _strata_engine_curl /info | grep -q io.containerd.snapshotter; then store=containerd; fi
+    if DOCKER_HOST=$1 _strata_engine_curl /info 2>/dev/null | grep -q io.containerd.snapshotter; then store=containerd; fi
     echo "Docker $version, $store store"
 }
 
