@@ -97,6 +97,8 @@ public struct BuildResult: Sendable, Equatable {
 
 /// What strata reads of an image (`GET /images/{name}/json`).
 public struct ImageInfo: Sendable, Equatable {
+    /// The engine's image ID: the config digest on the classic store, the digest of the
+    /// image's manifest (or index) on the containerd image store.
     public var id: String
     public var size: Int64
     public var repoTags: [String]
@@ -104,14 +106,27 @@ public struct ImageInfo: Sendable, Equatable {
     /// for an image built or loaded here).
     public var repoDigests: [String]
     public var labels: [String: String]
+    /// The store the image is in, when the engine says (API 1.48 on: `Engine.Features`).
+    public var store: ImageStore?
 
-    public init(id: String, size: Int64, repoTags: [String], repoDigests: [String] = [], labels: [String: String]) {
+    public init(id: String, size: Int64, repoTags: [String], repoDigests: [String] = [], labels: [String: String],
+                store: ImageStore? = nil) {
         self.id = id
         self.size = size
         self.repoTags = repoTags
         self.repoDigests = repoDigests
         self.labels = labels
+        self.store = store
     }
+}
+
+/// Where an engine keeps its images: Docker's own store (graph drivers; an image's ID is
+/// its config digest), or the containerd image store (snapshotters; the default of new
+/// Docker 29 installs), where the ID is the digest of the image's manifest or index and
+/// `docker save` writes an OCI layout of the engine's own blobs.
+public enum ImageStore: Sendable, Equatable {
+    case classic
+    case containerd
 }
 
 /// A build that ran and failed: the failing step, the engine's message, and the step's last

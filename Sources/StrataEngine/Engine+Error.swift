@@ -11,7 +11,7 @@ extension Engine {
         case unreadableContext(name: String, path: String, reason: String)
         /// Nothing answers at the engine's address.
         case unreachable(host: String, reason: String)
-        /// The engine's API is older than BuildKit builds need.
+        /// The engine's API is older than strata drives (`Engine.minimumAPIVersion`).
         case apiTooOld(host: String, version: String, minimum: String)
         /// The engine cannot run BuildKit builds.
         case noBuildKit(host: String, message: String)
@@ -43,8 +43,8 @@ extension Engine {
                     ? "check that you may use the socket (the docker group) or set DOCKER_HOST"
                     : "start dockerd or set DOCKER_HOST")
             case .apiTooOld(let host, let version, let minimum):
-                "the Docker engine at \(host) speaks API \(version), strata needs \(minimum) or newer "
-                    + "for BuildKit builds: upgrade Docker (18.09 or later)"
+                "the Docker engine at \(host) speaks API \(version), strata needs \(minimum) or newer: "
+                    + "upgrade Docker (20.10 or later)"
             case .noBuildKit(let host, let message):
                 "the Docker engine at \(host) cannot run BuildKit builds (\(message)); "
                     + "upgrade Docker or enable BuildKit on it"

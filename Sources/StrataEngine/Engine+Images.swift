@@ -2,7 +2,8 @@ import Foundation
 import StrataHTTP
 
 extension Engine {
-    /// `GET /images/{name}/json`; nil on 404.
+    /// `GET /images/{name}/json`; nil on 404. From API 1.48 on, the containerd image store
+    /// reports the image's `Descriptor` (the classic store never does), which tells the store.
     public func inspectImage(_ reference: String) async throws -> ImageInfo? {
         let path = "/images/\(Self.pathSegment(reference))/json"
         let response = try await send("GET", path) { HTTPClient.isSuccess($0) || $0 == 404 }
@@ -11,16 +12,21 @@ extension Engine {
             struct Config: Decodable {
                 var Labels: [String: String]?
             }
+            struct Descriptor: Decodable {
+                var digest: String
+            }
             var Id: String
             var Size: Int64?
             var RepoTags: [String]?
             var RepoDigests: [String]?
             var Config: Config?
+            var Descriptor: Descriptor?
         }
         do {
             let image = try JSONDecoder().decode(Inspect.self, from: Data(response.body))
+            let store: ImageStore? = features.imageDescriptor ? (image.Descriptor == nil ? .classic : .containerd) : nil
             return ImageInfo(id: image.Id, size: image.Size ?? 0, repoTags: image.RepoTags ?? [],
-                             repoDigests: image.RepoDigests ?? [], labels: image.Config?.Labels ?? [:])
+                             repoDigests: image.RepoDigests ?? [], labels: image.Config?.Labels ?? [:], store: store)
         } catch {
             throw Error.unexpectedResponse(request: requestName("GET", target(path)), detail: "\(error)")
         }

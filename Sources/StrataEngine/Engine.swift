@@ -1,22 +1,27 @@
 import Foundation
 import StrataHTTP
 
-/// The Docker engine, through the Docker Engine API (docs.docker.com/engine/api/v1.41)
+/// The Docker engine, through the Docker Engine API (docs.docker.com/reference/api/engine)
 /// over StrataHTTP: a unix socket or TCP (TLS with client certificates). Builds go
-/// through BuildKit (`POST /build?version=2`), which needs API 1.39 (Docker 18.09).
+/// through BuildKit (`POST /build?version=2`). Tested against Docker 20.10 (API 1.41) and
+/// Docker 28.4 (API 1.51) with either image store; what differs between the versions is
+/// in `Engine.Features`.
 ///
 /// Every transfer runs on a thread of its own (`CurlTransport`), so nothing here
 /// blocks Swift's cooperative pool; cancelling the calling task aborts the request.
 public struct Engine: ContainerEngine {
-    /// The newest API version strata speaks; a newer engine answers it as well.
-    public static let maximumAPIVersion = "1.41"
-    /// The oldest API version with BuildKit builds (Docker 18.09).
-    public static let minimumAPIVersion = "1.39"
+    /// The newest API version strata speaks (Docker 28.3 and 28.4); a newer engine answers it as well.
+    public static let maximumAPIVersion = "1.51"
+    /// The oldest API version strata drives (Docker 20.10): BuildKit builds over a session,
+    /// `docker save`/`load`, image inspect as strata reads them.
+    public static let minimumAPIVersion = "1.41"
 
     /// Where the engine listens.
     public let endpoint: Endpoint
-    /// The API version requests use (`/v1.41/…`).
+    /// The API version requests use (`/v1.51/…`).
     public let apiVersion: String
+    /// What that version offers (`Features(apiVersion:)`).
+    public let features: Features
     /// Connect and stall limits; the build stream has its own (`buildIdle`).
     public let timeouts: HTTPTimeouts
     /// What the engine builds for when a build names no platform: `os/arch` from
@@ -30,6 +35,7 @@ public struct Engine: ContainerEngine {
                 timeouts: HTTPTimeouts = HTTPTimeouts(), platform: String? = nil) {
         self.endpoint = endpoint
         self.apiVersion = apiVersion
+        features = Features(apiVersion: APIVersion(apiVersion) ?? APIVersion(Self.minimumAPIVersion)!)
         self.timeouts = timeouts
         self.platform = platform
         client = HTTPClient(transport: transport ?? Self.transport(for: endpoint, timeouts: timeouts))
@@ -44,9 +50,10 @@ public struct Engine: ContainerEngine {
     }
 
     /// Negotiates the API version with the engine at `endpoint` (`GET /version`,
-    /// unversioned): the server's version capped at `maximumAPIVersion`, raised to
-    /// the server's `MinAPIVersion` when that is newer (Docker 25 and later refuse
-    /// old versions; the endpoints strata uses are the same in both).
+    /// unversioned), as the docker CLI does: the highest both speak, the server's
+    /// version capped at `maximumAPIVersion`, raised to the server's `MinAPIVersion`
+    /// when that is newer (a future engine may refuse 1.51). An engine older than
+    /// `minimumAPIVersion`, or one without BuildKit (Windows), is refused in one line.
     public static func connect(to endpoint: Endpoint, transport: (any HTTPTransport)? = nil,
                                timeouts: HTTPTimeouts = HTTPTimeouts()) async throws -> Engine {
         let probe = Engine(endpoint: endpoint, apiVersion: maximumAPIVersion, transport: transport, timeouts: timeouts)
@@ -68,6 +75,10 @@ public struct Engine: ContainerEngine {
         let minimum = APIVersion(minimumAPIVersion)!
         guard server >= minimum else {
             throw Error.apiTooOld(host: endpoint.host, version: serverText, minimum: minimumAPIVersion)
+        }
+        // BuildKit runs on Linux engines only; a Windows engine has the classic builder alone.
+        if version.Os == "windows" {
+            throw Error.noBuildKit(host: endpoint.host, message: "a Windows engine builds with the classic builder only")
         }
         var chosen = min(server, APIVersion(maximumAPIVersion)!)
         if let serverMinimum = version.MinAPIVersion.flatMap(APIVersion.init), serverMinimum > chosen {
@@ -92,7 +103,7 @@ public struct Engine: ContainerEngine {
 // MARK: - Requests
 
 extension Engine {
-    /// `/v1.41` + `path` (or `path` alone) + the query, values percent-encoded.
+    /// `/v1.51` + `path` (or `path` alone) + the query, values percent-encoded.
     func target(_ path: String, query: [(String, String)] = [], versioned: Bool = true) -> String {
         let prefix = versioned ? "/v\(apiVersion)" : ""
         let encoded = query.map { "\($0.0)=\(Self.encode($0.1, allowing: Self.unreserved))" }
@@ -174,20 +185,25 @@ extension Engine {
 }
 
 /// An Engine API version, `major.minor`, compared numerically (1.9 < 1.10).
-struct APIVersion: Comparable, CustomStringConvertible {
-    var major: Int
-    var minor: Int
+public struct APIVersion: Comparable, Sendable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
 
-    init?(_ text: String) {
+    public init(major: Int, minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+
+    public init?(_ text: String) {
         let parts = text.split(separator: ".")
         guard parts.count == 2, let major = Int(parts[0]), let minor = Int(parts[1]) else { return nil }
         self.major = major
         self.minor = minor
     }
 
-    static func < (lhs: APIVersion, rhs: APIVersion) -> Bool {
+    public static func < (lhs: APIVersion, rhs: APIVersion) -> Bool {
         (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
     }
 
-    var description: String { "\(major).\(minor)" }
+    public var description: String { "\(major).\(minor)" }
 }

@@ -44,9 +44,15 @@ public func exportImage(
         // By ID: a tag can move between the inspect and the save.
         let source = try await EngineImageSource.save(engine: engine, reference: info.id, directory: cache.path)
         // What the engine calls the image must be what was saved: the config digest on the
-        // classic store, a manifest (or index) digest of the archive on the containerd store.
+        // classic store, a manifest (or index) digest of the archive on the containerd store;
+        // an engine before API 1.48 does not say which store it has, so either will do.
         let configDigest = try source.image().configDigest
-        guard configDigest.description == info.id || source.manifestDigests.contains(info.id) else {
+        let savedByID = switch info.store {
+        case .classic: configDigest.description == info.id
+        case .containerd: source.manifestDigests.contains(info.id)
+        case nil: configDigest.description == info.id || source.manifestDigests.contains(info.id)
+        }
+        guard savedByID else {
             throw ImageTransfer.Error.imageIDMismatch(reference: reference, engine: info.id, config: configDigest)
         }
         written = try await destination.write(from: source)

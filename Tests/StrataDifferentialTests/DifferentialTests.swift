@@ -70,6 +70,13 @@ enum Oracle {
         ProcessInfo.processInfo.environment["STRATA_BINARY"] ?? repository.appendingPathComponent(".build/release/strata").path
     }
 
+    /// The docker CLI for the engine: STRATA_DOCKER_CLI, which `scripts/test` sets (Docker
+    /// 28.4's BuildKit needs a CLI with buildx; Debian's 20.10 CLI fails there on a non-ASCII
+    /// file name), else Debian's.
+    static var docker: String {
+        ProcessInfo.processInfo.environment["STRATA_DOCKER_CLI"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/bin/docker"
+    }
+
     static var dockerHost: String {
         ProcessInfo.processInfo.environment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "unix:///tmp/strata-bench/engine/docker.sock"
@@ -88,7 +95,7 @@ enum Oracle {
     static func requireEngine() throws {
         try #require(FileManager.default.isExecutableFile(atPath: strata),
                      "no release strata at \(strata): run scripts/test, or swift build -c release first")
-        let ping = try run("/usr/bin/docker", ["version", "--format", "{{.Server.APIVersion}}"])
+        let ping = try run(docker, ["version", "--format", "{{.Server.APIVersion}}"])
         try #require(ping.status == 0, "no Docker engine at \(dockerHost): run scripts/test, which starts one (\(ping.stderr))")
     }
 
@@ -102,7 +109,7 @@ enum Oracle {
         if let target = item.target { arguments += ["--target", target] }
         for (name, value) in item.args.sorted(by: { $0.key < $1.key }) { arguments += ["--build-arg", "\(name)=\(value)"] }
         if let parent = item.parent { arguments += ["--build-arg", "PARENT=\(registry)/docker-\(parent):\(tag)"] }
-        let result = try run("/usr/bin/docker", arguments + [fleet + "/" + item.name], environment: ["DOCKER_BUILDKIT": "1"])
+        let result = try run(docker, arguments + [fleet + "/" + item.name], environment: ["DOCKER_BUILDKIT": "1"])
         return (result, reference)
     }
 
@@ -140,9 +147,9 @@ enum Oracle {
     static func listing(_ image: String) throws -> String {
         let script = """
             set -euo pipefail
-            id=$(docker create "$1" /bin/true)
-            trap 'docker rm "$id" >/dev/null' EXIT
-            docker export "$id" | python3 -c '
+            id=$("$DOCKER" create "$1" /bin/true)
+            trap '"$DOCKER" rm "$id" >/dev/null' EXIT
+            "$DOCKER" export "$id" | python3 -c '
             import hashlib, sys, tarfile
             rows = []
             with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as archive:
@@ -157,7 +164,7 @@ enum Oracle {
             print("\\n".join(sorted(rows)))
             '
             """
-        let result = try run("/bin/bash", ["-c", script, "listing", image])
+        let result = try run("/bin/bash", ["-c", script, "listing", image], environment: ["DOCKER": docker])
         try #require(result.status == 0, "listing \(image): \(result.stderr)")
         return result.stdout
     }
@@ -172,8 +179,8 @@ enum Oracle {
 
     /// Untags every engine image under `prefix`.
     static func removeImages(under prefix: String) {
-        guard let listed = try? run("/usr/bin/docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"]) else { return }
+        guard let listed = try? run(docker, ["images", "--format", "{{.Repository}}:{{.Tag}}"]) else { return }
         let references = listed.stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix + "/") }
-        if !references.isEmpty { _ = try? run("/usr/bin/docker", ["rmi"] + references) }
+        if !references.isEmpty { _ = try? run(docker, ["rmi"] + references) }
     }
 }

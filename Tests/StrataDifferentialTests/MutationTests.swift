@@ -32,14 +32,14 @@ import Testing
         // The cases' base under a name of this test's own, which `baseRetag` points at other content.
         let unique = UUID().uuidString.prefix(8).lowercased()
         let base = "strata-mut-base-\(unique):1", otherBase = "strata-mut-base-\(unique):other"
-        defer { _ = try? Oracle.run("/usr/bin/docker", ["rmi", base, otherBase]) }
-        try #require(try Oracle.run("/usr/bin/docker", ["tag", "strata-busybox:1", base]).status == 0)
+        defer { _ = try? Oracle.run(Oracle.docker, ["rmi", base, otherBase]) }
+        try #require(try Oracle.run(Oracle.docker, ["tag", "strata-busybox:1", base]).status == 0)
         let otherContext = fleet + "-other-base"
         try FileManager.default.createDirectory(atPath: otherContext, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: otherContext) }
         try Data("FROM strata-busybox:1\nRUN echo retagged > /retagged\n".utf8)
             .write(to: URL(fileURLWithPath: otherContext + "/Dockerfile"))
-        let other = try Oracle.run("/usr/bin/docker", ["build", "--quiet", "--network", "host", "-t", otherBase, otherContext],
+        let other = try Oracle.run(Oracle.docker, ["build", "--quiet", "--network", "host", "-t", otherBase, otherContext],
                                    environment: ["DOCKER_BUILDKIT": "1"])
         try #require(other.status == 0, "\(other.stderr)")
         for item in cases {
@@ -62,7 +62,7 @@ import Testing
         for mutation in Mutation.allCases {
             var mutated: [String] = []
             if mutation == .baseRetag {
-                try #require(try Oracle.run("/usr/bin/docker", ["tag", otherBase, base]).status == 0)
+                try #require(try Oracle.run(Oracle.docker, ["tag", otherBase, base]).status == 0)
                 mutated = cases.map(\.name)
             } else {
                 for item in cases where try apply(mutation, to: fleet + "/" + item.name) { mutated.append(item.name) }
@@ -84,7 +84,7 @@ import Testing
             try #require(try Oracle.run("/bin/rm", ["-rf", fleet]).status == 0)
             try #require(try Oracle.run("/bin/cp", ["-a", pristine, fleet]).status == 0)
             if mutation == .baseRetag {
-                try #require(try Oracle.run("/usr/bin/docker", ["tag", "strata-busybox:1", base]).status == 0)
+                try #require(try Oracle.run(Oracle.docker, ["tag", "strata-busybox:1", base]).status == 0)
             }
         }
         print("mutation test: \(decisions) decisions, 0 false hits, \(falseMisses.count) false misses")

@@ -4,7 +4,8 @@ import StrataHTTP
 @testable import StrataEngine
 import Testing
 
-/// Against the bench's real engine (docker.io 20.10, API 1.41, no bridge: RUN needs
+/// Against the bench's real engine (docker.io 20.10, API 1.41, or Docker 28.4, API 1.51, with
+/// either image store: `scripts/test` runs these on all three; no bridge: RUN needs
 /// `networkmode=host`). Serialized: two cores, and the cancellation test times itself.
 @Suite(.serialized) struct EngineIntegrationTests {
     @Test func connectsAndPings() async throws {

@@ -11,13 +11,52 @@ import Testing
         json(#"{"Version":"x","ApiVersion":"\#(api)","MinAPIVersion":"\#(minimum)"}"#)
     }
 
-    @Test(arguments: [("1.41", "1.12", "1.41"), ("1.43", "1.12", "1.41"), ("1.39", "1.12", "1.39"),
-                      ("1.51", "1.44", "1.44"), ("1.40", "1.12", "1.40")])
+    /// The highest version both speak: Docker 20.10 (1.41), 23 (1.42), 27.5 (1.47), 28.0 (1.48),
+    /// 28.4 (1.51), and engines newer than strata, one of which no longer speaks 1.51.
+    @Test(arguments: [("1.41", "1.12", "1.41"), ("1.42", "1.12", "1.42"), ("1.47", "1.24", "1.47"),
+                      ("1.48", "1.24", "1.48"), ("1.51", "1.24", "1.51"), ("1.53", "1.24", "1.51"),
+                      ("1.60", "1.52", "1.52")])
     func negotiatesTheAPIVersion(server: String, minimum: String, chosen: String) async throws {
         let transport = FakeTransport { _ in version(server, minimum: minimum) }
         let engine = try await Engine.connect(to: socket, transport: transport)
         #expect(engine.apiVersion == chosen)
         #expect(transport.requests.map(target) == ["/version"])
+    }
+
+    /// What strata asks for depends on the version chosen: requests carry it, and image inspect
+    /// tells the image store from 1.48 on.
+    @Test(arguments: [("1.41", false), ("1.47", false), ("1.48", true), ("1.51", true)])
+    func theFeaturesFollowTheNegotiatedVersion(server: String, imageDescriptor: Bool) async throws {
+        let transport = FakeTransport { request in
+            target(request) == "/version" ? version(server) : json(#"{"Id":"sha256:abc"}"#)
+        }
+        let engine = try await Engine.connect(to: socket, transport: transport)
+        #expect(engine.features.imageDescriptor == imageDescriptor)
+        _ = try await engine.inspectImage("app:1")
+        #expect(transport.requests.map(target).last == "/v\(server)/images/app:1/json")
+    }
+
+    /// Docker 28's containerd image store describes the image (its ID is that manifest's
+    /// digest); the classic store does not; before 1.48 neither says, whatever it sends.
+    @Test func inspectTellsTheImageStoreFromAPI148On() async throws {
+        let containerd = json(#"{"Id":"sha256:m","Size":1,"Descriptor":{"mediaType":"application/vnd.oci.image.manifest.v1+json","#
+            + #""digest":"sha256:m","size":405}}"#)
+        let classic = json(#"{"Id":"sha256:c","Size":1}"#)
+        for (api, answer, store) in [("1.51", containerd, ImageStore.containerd), ("1.51", classic, .classic),
+                                     ("1.41", containerd, nil), ("1.47", classic, nil)] {
+            let engine = Engine(endpoint: socket, apiVersion: api, transport: FakeTransport { _ in answer })
+            #expect(try await engine.inspectImage("app:1")?.store == store, "API \(api)")
+        }
+    }
+
+    @Test func aWindowsEngineHasNoBuildKit() async throws {
+        let transport = FakeTransport { _ in json(#"{"ApiVersion":"1.51","MinAPIVersion":"1.24","Os":"windows","Arch":"amd64"}"#) }
+        await #expect {
+            try await Engine.connect(to: socket, transport: transport)
+        } throws: { error in
+            "\(error)" == "the Docker engine at unix:///fake.sock cannot run BuildKit builds "
+                + "(a Windows engine builds with the classic builder only); upgrade Docker or enable BuildKit on it"
+        }
     }
 
     /// What a build that names no platform is built for: the engine's Os/Arch, which keys it.
@@ -28,14 +67,16 @@ import Testing
         #expect(try await Engine.connect(to: socket, transport: silent).platform == nil)
     }
 
-    @Test func anEngineTooOldForBuildKitIsRefusedInOneLine() async throws {
-        let transport = FakeTransport { _ in version("1.38") }
-        await #expect(throws: Engine.Error.apiTooOld(host: "unix:///fake.sock", version: "1.38", minimum: "1.39")) {
+    /// Docker 19.03 (1.40) had BuildKit, but strata drives what 20.10 (1.41) offers.
+    @Test(arguments: ["1.40", "1.38", "1.12"])
+    func anEngineOlderThanStrataDrivesIsRefusedInOneLine(server: String) async throws {
+        let transport = FakeTransport { _ in version(server) }
+        await #expect(throws: Engine.Error.apiTooOld(host: "unix:///fake.sock", version: server, minimum: "1.41")) {
             try await Engine.connect(to: socket, transport: transport)
         }
-        #expect(Engine.Error.apiTooOld(host: "unix:///fake.sock", version: "1.38", minimum: "1.39").description
-            == "the Docker engine at unix:///fake.sock speaks API 1.38, strata needs 1.39 or newer for BuildKit builds: "
-            + "upgrade Docker (18.09 or later)")
+        #expect(Engine.Error.apiTooOld(host: "unix:///fake.sock", version: server, minimum: "1.41").description
+            == "the Docker engine at unix:///fake.sock speaks API \(server), strata needs 1.41 or newer: "
+            + "upgrade Docker (20.10 or later)")
     }
 
     @Test func noEngineAtAllIsUnreachable() async throws {
@@ -106,7 +147,7 @@ import Testing
     }
 
     @Test func anEngineWithoutBuildKitSaysSo() async throws {
-        let engine = Engine(endpoint: socket, apiVersion: "1.39", transport: FakeTransport { _ in
+        let engine = Engine(endpoint: socket, apiVersion: "1.41", transport: FakeTransport { _ in
             json(#"{"message":"buildkit not supported by daemon"}"#, status: 400)
         })
         await #expect {
@@ -211,7 +252,7 @@ import Testing
             .unreadableContext(name: "x", path: "/m.json", reason: "no such context"),
             .unreachable(host: "unix:///var/run/docker.sock", reason: "connection refused"),
             .unreachable(host: "unix:///var/run/docker.sock", reason: "permission denied"),
-            .apiTooOld(host: "h", version: "1.38", minimum: "1.39"),
+            .apiTooOld(host: "h", version: "1.40", minimum: "1.41"),
             .noBuildKit(host: "h", message: "m"),
             .refused(request: "GET /v1.41/images/x/json", status: 500, message: "boom"),
             .conflict(request: "DELETE /v1.41/images/x", message: "in use"),

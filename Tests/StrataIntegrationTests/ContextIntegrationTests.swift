@@ -26,7 +26,7 @@ import Testing
         let built = try Bench.strata(["-C", root, "--cache", root + "/.cache", "--registry", registry, "build",
                                       "--progress", "plain", "--no-cache"] + (tarContext ? ["--tar-context"] : []))
         #expect(built.status == 0, "\(built.stderr)")
-        let docker = try Bench.run("/usr/bin/docker", ["build", "--quiet", "--no-cache", "--network", "host", "-t", "\(tag):1", root + "/ctx"],
+        let docker = try Bench.run(Bench.dockerCLI, ["build", "--quiet", "--no-cache", "--network", "host", "-t", "\(tag):1", root + "/ctx"],
                                    environment: ["DOCKER_BUILDKIT": "1"])
         #expect(docker.status == 0, "\(docker.stderr)")
         defer { _ = try? Bench.docker(["rmi", "\(tag):1"]) }

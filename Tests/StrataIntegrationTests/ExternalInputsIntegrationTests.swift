@@ -40,7 +40,7 @@ import Testing
         #expect(try plan().status == "hit")
 
         // v2 pushed under the same tag; the engine's tag goes back to v1, which a build uses.
-        let v2 = try Bench.run("/usr/bin/docker", ["build", "--quiet", "--network", "host", "-t", base, root + "/v2"],
+        let v2 = try Bench.run(Bench.dockerCLI, ["build", "--quiet", "--network", "host", "-t", base, root + "/v2"],
                                environment: ["DOCKER_BUILDKIT": "1"])
         try #require(v2.status == 0, "\(v2.stderr)")
         try #require(try Bench.docker(["push", base]).status == 0)
@@ -62,7 +62,7 @@ import Testing
         try #require(try Bench.docker(["tag", v1, base]).status == 0)
         #expect(try plan().status == "hit")
         // The engine's tag re-pointed at content built here, never pushed: a miss.
-        let v3 = try Bench.run("/usr/bin/docker", ["build", "--quiet", "--network", "host", "-t", base, root + "/v3"],
+        let v3 = try Bench.run(Bench.dockerCLI, ["build", "--quiet", "--network", "host", "-t", base, root + "/v3"],
                                environment: ["DOCKER_BUILDKIT": "1"])
         try #require(v3.status == 0, "\(v3.stderr)")
         #expect(try plan().status == "miss")

@@ -37,7 +37,7 @@ import Testing
         }
 
         func docker(_ arguments: [String]) throws -> Bench.Result {
-            try Bench.run("/usr/bin/docker", arguments, environment: environment)
+            try Bench.run(Bench.dockerCLI, arguments, environment: environment)
         }
     }
 

@@ -54,8 +54,15 @@ enum Bench {
         return try run(strata, arguments, in: directory)
     }
 
+    /// The docker CLI for the bench's engine: STRATA_DOCKER_CLI, which `scripts/test` sets
+    /// (Docker 28.4's BuildKit needs a CLI with buildx, in the DOCKER_CONFIG it sets too), else
+    /// Debian's, which drives 20.10's BuildKit on its own.
+    static var dockerCLI: String {
+        ProcessInfo.processInfo.environment["STRATA_DOCKER_CLI"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/bin/docker"
+    }
+
     static func docker(_ arguments: [String]) throws -> Result {
-        try run("/usr/bin/docker", arguments)
+        try run(dockerCLI, arguments)
     }
 
     /// Fails the test (with what to do) when no engine answers.

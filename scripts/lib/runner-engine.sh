@@ -10,7 +10,8 @@
 #   runner-engine.sh stop DIR    SIGTERM, then SIGKILL (dockerd and its containerd);
 #                                unmounts and removes DIR
 #
-# DIR must be short: DIR/d.sock has to fit in sun_path (108 bytes).
+# DIR must be short: DIR/d.sock has to fit in sun_path (108 bytes). STRATA_ENGINE picks the
+# engine (20.10, the default, 28.4 or 28.4-containerd: see services.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,12 +40,11 @@ stop_pid() {
 case "$command" in
 start)
     mkdir -p "$dir/root" "$dir/x"
+    . "$here/services.sh"
+    strata_dockerd_command "${STRATA_ENGINE:-20.10}" "$dir"
     # exec: dockerd replaces this shell, so the caller owns it (no background grandchild,
     # which Foundation's Process.waitUntilExit can miss); `ready` then waits for it.
-    exec dockerd --iptables=false --bridge=none \
-        --data-root "$dir/root" --exec-root "$dir/x" \
-        -H "unix://$dir/d.sock" --pidfile "$dir/d.pid" \
-        </dev/null >"$dir/dockerd.log" 2>&1
+    exec "${STRATA_DOCKERD_COMMAND[@]}" </dev/null >"$dir/dockerd.log" 2>&1
     ;;
 ready)
     tries=120

@@ -1,8 +1,14 @@
 # Test-bench services for scripts/test, scripts/demo and scripts/bench (sourced, not run).
 #
-#   start_engine               a Docker engine; exports DOCKER_HOST
+#   start_engine               a Docker engine; exports DOCKER_HOST and STRATA_DOCKER_CLI
+#                              (STRATA_ENGINE picks which: see below)
+#   start_engine_kind KIND     a Docker 28.4 engine (KIND 28.4 or 28.4-containerd) on a socket
+#                              of its own; prints its DOCKER_HOST value (exports nothing)
+#   use_modern_docker_cli      exports STRATA_DOCKER_CLI and DOCKER_CONFIG: a docker CLI with
+#                              buildx, which Docker 28.4's BuildKit needs
 #   start_registry             a registry on 127.0.0.1:5000; exports STRATA_TEST_REGISTRY
 #   import_busybox_base [REF]  an offline base image with a shell (default strata-busybox:1)
+#   engine_description HOST    "Docker 28.4.0, containerd store"
 #   stop_services              stops what the functions above started in this shell
 #
 # Every function is idempotent: a service that already answers is used as it is,
@@ -25,6 +31,18 @@
 : "${STRATA_TEST_ROOT:=/tmp/strata-bench}"
 export STRATA_TEST_ROOT
 : "${STRATA_REGISTRY_ADDR:=127.0.0.1:5000}"
+
+# The engines strata is tested against (STRATA_ENGINE, one of STRATA_ENGINE_KINDS):
+# - 20.10: Debian 12's docker.io (API 1.41, BuildKit 0.8, classic image store), the default:
+#   an engine that already answers (DOCKER_HOST, /var/run/docker.sock) is used as it is;
+# - 28.4: Docker 28.4.0 (API 1.51, BuildKit 0.24), classic store;
+# - 28.4-containerd: the same with the containerd image store (an image's ID is its
+#   manifest digest; `docker save` writes an OCI layout), the default of new Docker 29 installs.
+# The 28.4 binaries are static builds kept in ../shared/engines (STRATA_ENGINES_DIR), see
+# its README.md; each 28.4 engine gets a socket of its own, $STRATA_TEST_ROOT/<kind>/d.sock.
+STRATA_ENGINE_KINDS=(20.10 28.4 28.4-containerd)
+: "${STRATA_ENGINE:=20.10}"
+: "${STRATA_ENGINES_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/shared/engines}"
 
 # The services this shell started, one "NAME PID" a line; stop_services reads it.
 _strata_started_file() { echo "$STRATA_TEST_ROOT/started-by-$$"; }
@@ -68,12 +86,30 @@ _strata_wait() {
     return 1
 }
 
+# _strata_remember NAME PID [DIR]: DIR, for an engine, is the folder of its exec root
+# (DIR/x) whose containerd and mounts stop_services cleans up after it.
 _strata_remember() {
     mkdir -p "$STRATA_TEST_ROOT"
-    echo "$1 $2" >>"$(_strata_started_file)"
+    echo "$1 $2 ${3:-}" >>"$(_strata_started_file)"
 }
 
 start_engine() {
+    case "$STRATA_ENGINE" in
+        20.10) ;;
+        28.4 | 28.4-containerd)
+            local host
+            host=$(start_engine_kind "$STRATA_ENGINE") || return 1
+            export DOCKER_HOST=$host
+            use_modern_docker_cli
+            return
+            ;;
+        *)
+            _strata_log "STRATA_ENGINE=$STRATA_ENGINE: not an engine strata is tested against (${STRATA_ENGINE_KINDS[*]})"
+            return 1
+            ;;
+    esac
+    # Debian's CLI drives 20.10's BuildKit without buildx.
+    export STRATA_DOCKER_CLI=/usr/bin/docker
     local candidate
     for candidate in "${DOCKER_HOST:-}" unix:///var/run/docker.sock "unix://$STRATA_TEST_ROOT/engine/docker.sock"; do
         if [ -n "$candidate" ] && _strata_engine_ping "$candidate"; then
@@ -100,6 +136,118 @@ start_engine() {
     fi
     export DOCKER_HOST=unix://$dir/docker.sock
     _strata_log "started an engine at $DOCKER_HOST (log: $dir/dockerd.log)"
+}
+
+# _strata_engine28_bin: unpacks dockerd and docker-proxy 28.4.0 from STRATA_ENGINES_DIR once
+# (dockerd finds docker-proxy on PATH); prints the folder.
+_strata_engine28_bin() {
+    local bin=$STRATA_TEST_ROOT/engine28-bin name
+    for name in dockerd docker-proxy; do
+        [ -x "$bin/$name" ] && continue
+        if [ ! -f "$STRATA_ENGINES_DIR/$name-28.4.0.gz" ]; then
+            _strata_log "$STRATA_ENGINES_DIR/$name-28.4.0.gz not found: Docker 28.4 engines need ../shared/engines"
+            return 1
+        fi
+        mkdir -p "$bin"
+        gunzip -c "$STRATA_ENGINES_DIR/$name-28.4.0.gz" >"$bin/$name.$$.partial" && chmod +x "$bin/$name.$$.partial" &&
+            mv "$bin/$name.$$.partial" "$bin/$name" || return 1
+    done
+    echo "$bin"
+}
+
+# strata_dockerd_command KIND DIR: sets STRATA_DOCKERD_COMMAND to the command line of an engine
+# of KIND (one of STRATA_ENGINE_KINDS) kept under DIR: data root DIR/root, exec root (and its
+# containerd) DIR/x, pidfile DIR/d.pid, socket DIR/d.sock. No bridge: RUN steps need
+# networkmode=host. Docker 28.4 runs from STRATA_ENGINES_DIR, docker-proxy on its PATH.
+strata_dockerd_command() {
+    local kind=$1 dir=$2
+    local common=(--iptables=false --bridge=none --data-root "$dir/root" --exec-root "$dir/x"
+        --pidfile "$dir/d.pid" -H "unix://$dir/d.sock")
+    case "$kind" in
+        20.10)
+            STRATA_DOCKERD_COMMAND=(dockerd "${common[@]}")
+            ;;
+        28.4 | 28.4-containerd)
+            local bin
+            bin=$(_strata_engine28_bin) || return 1
+            mkdir -p "$dir"
+            STRATA_DOCKERD_COMMAND=(env "PATH=$bin:$PATH" "$bin/dockerd" --ip-masq=false "${common[@]}")
+            if [ "$kind" = 28.4-containerd ]; then
+                echo '{"features":{"containerd-snapshotter":true}}' >"$dir/daemon.json"
+                STRATA_DOCKERD_COMMAND+=(--config-file "$dir/daemon.json")
+            fi
+            ;;
+        *)
+            _strata_log "$kind: not an engine strata is tested against (${STRATA_ENGINE_KINDS[*]})"
+            return 1
+            ;;
+    esac
+}
+
+# start_engine_kind KIND: the Docker 28.4 engine of KIND (28.4 or 28.4-containerd) under
+# $STRATA_TEST_ROOT/KIND, started unless it already answers there; prints its DOCKER_HOST value.
+start_engine_kind() {
+    local kind=$1 dir=$STRATA_TEST_ROOT/$1
+    case "$kind" in
+        28.4 | 28.4-containerd) ;;
+        *)
+            _strata_log "$kind: not a Docker 28.4 engine strata is tested against (28.4, 28.4-containerd)"
+            return 1
+            ;;
+    esac
+    local host=unix://$dir/d.sock
+    if _strata_engine_ping "$host"; then
+        _strata_log "using the $kind engine at $host"
+        echo "$host"
+        return 0
+    fi
+    strata_dockerd_command "$kind" "$dir" || return 1
+    "${STRATA_DOCKERD_COMMAND[@]}" </dev/null >"$dir/dockerd.log" 2>&1 &
+    local pid=$!
+    _strata_remember engine "$pid" "$dir"
+    _strata_wait "dockerd $kind (pid $pid)" 60 "$dir/dockerd.log" _strata_engine_ping "$host" || return 1
+    _strata_log "started a $kind engine at $host (log: $dir/dockerd.log)"
+    echo "$host"
+}
+
+# use_modern_docker_cli: the docker CLI that drives BuildKit 0.24 (Docker 23 on, through the
+# buildx plugin, installed from STRATA_ENGINES_DIR into a DOCKER_CONFIG of the bench's own,
+# never ~/.docker); exports STRATA_DOCKER_CLI and DOCKER_CONFIG. Debian's 20.10 CLI fails
+# there on a context file with a non-ASCII name (the differential corpus's copy-unicode-name).
+use_modern_docker_cli() {
+    local cli="" candidate version
+    for candidate in /usr/local/bin/docker "$(command -v docker)"; do
+        [ -x "$candidate" ] || continue
+        # "Docker version 28.2.2, build e6534b4"
+        version=$("$candidate" --version 2>/dev/null) || continue
+        version=${version#Docker version }
+        if [ "${version%%.*}" -ge 23 ] 2>/dev/null; then cli=$candidate; break; fi
+    done
+    if [ -z "$cli" ]; then
+        _strata_log "no docker CLI 23 or newer (seen: /usr/local/bin/docker, $(command -v docker)): the 28.4 engines need one"
+        return 1
+    fi
+    local config=$STRATA_TEST_ROOT/docker-config
+    if [ ! -x "$config/cli-plugins/docker-buildx" ]; then
+        if [ ! -f "$STRATA_ENGINES_DIR/docker-buildx-0.28.0.gz" ]; then
+            _strata_log "$STRATA_ENGINES_DIR/docker-buildx-0.28.0.gz not found: the docker CLI needs buildx for BuildKit 0.24"
+            return 1
+        fi
+        mkdir -p "$config/cli-plugins"
+        gunzip -c "$STRATA_ENGINES_DIR/docker-buildx-0.28.0.gz" >"$config/cli-plugins/docker-buildx.partial" &&
+            chmod +x "$config/cli-plugins/docker-buildx.partial" &&
+            mv "$config/cli-plugins/docker-buildx.partial" "$config/cli-plugins/docker-buildx" || return 1
+    fi
+    export DOCKER_CONFIG=$config STRATA_DOCKER_CLI=$cli
+}
+
+# engine_description HOST: "Docker 28.4.0, containerd store" for the engine at HOST (unix://).
+engine_description() {
+    local version store=classic
+    version=$(DOCKER_HOST=$1 _strata_engine_curl /version 2>/dev/null | jq -r .Version) && [ -n "$version" ] || return 1
+    # The containerd image store shows its snapshotter as the storage driver's driver-type.
+    if DOCKER_HOST=$1 _strata_engine_curl /info 2>/dev/null | grep -q io.containerd.snapshotter; then store=containerd; fi
+    echo "Docker $version, $store store"
 }
 
 _strata_registry_ping() {
@@ -192,18 +340,30 @@ EOF
     _strata_log "imported $repo:$tag"
 }
 
+# _strata_stop_pid NAME PID SECONDS: SIGTERM, then SIGKILL after SECONDS; dockerd stops its
+# containers and containerd first, so it gets time.
+_strata_stop_pid() {
+    local name=$1 pid=$2 tries=$(($3 * 2))
+    kill -0 "$pid" 2>/dev/null || return 0
+    _strata_log "stopping $name (pid $pid)"
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null && ((tries-- > 0)); do sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+}
+
 stop_services() {
-    local file name pid
+    local file name pid dir
     file=$(_strata_started_file)
     [ -f "$file" ] || return 0
-    while read -r name pid; do
-        kill -0 "$pid" 2>/dev/null || continue
-        _strata_log "stopping $name (pid $pid)"
-        kill -TERM "$pid"
-        # dockerd stops its containers and containerd first; give it time.
-        local tries=60
-        while kill -0 "$pid" 2>/dev/null && ((tries-- > 0)); do sleep 0.5; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    while read -r name pid dir; do
+        _strata_stop_pid "$name" "$pid" 30
+        [ -n "$dir" ] || continue
+        # A dockerd killed before it stopped its containerd leaves it, and its mounts, behind.
+        [ -f "$dir/x/containerd/containerd.pid" ] &&
+            _strata_stop_pid "containerd of $name" "$(cat "$dir/x/containerd/containerd.pid")" 10
+        { grep -o " $dir/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mount; do
+            umount -l "$mount" 2>/dev/null || true
+        done
     done <"$file"
     rm -f "$file"
 }
