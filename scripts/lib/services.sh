@@ -283,8 +283,8 @@ EOF
 }
 
 # import_busybox_base [NAME:TAG]: an image with busybox and its applets, users
-# root, app (1000) and nobody, built offline and sent to the engine the way
-# `docker import` does (POST /images/create?fromSrc=-).
+# root, app (1000) and nobody, built offline and loaded into the engine as an image archive
+# that is the same byte for byte everywhere (POST /images/load).
 import_busybox_base() {
     local ref=${1:-strata-busybox:1}
     local repo=${ref%:*} tag=${ref##*:}
@@ -325,12 +325,32 @@ root:x:0:
 app:x:1000:
 nogroup:x:65534:
 EOF
+    # A `docker load` of an archive made here, byte for byte the same on every engine and
+    # every run (sorted entries, mtime 0, numeric owners, a fixed config): the base has the
+    # same image ID on every engine, as a base pulled from a registry has the same digest, so
+    # the keys of the nodes built on it agree across engines (the runner simulation's CI).
+    # `docker import` stamped each copy with its own creation time.
+    local archive arch
+    archive=$(mktemp -d "$STRATA_TEST_ROOT/archive.XXXXXX") && [ -d "$archive" ] || {
+        rm -rf "$rootfs"
+        _strata_log "cannot create a folder under $STRATA_TEST_ROOT for the base image"
+        return 1
+    }
+    tar --numeric-owner --sort=name --mtime=@0 --format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+        -C "$rootfs" -cf "$archive/layer.tar" .
+    rm -rf "$rootfs"
+    case "$(uname -m)" in aarch64 | arm64) arch=arm64 ;; *) arch=amd64 ;; esac
+    local diff_id
+    diff_id=sha256:$(sha256sum "$archive/layer.tar" | cut -d' ' -f1)
+    printf '{"architecture":"%s","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},"created":"1970-01-01T00:00:00Z","history":[{"created":"1970-01-01T00:00:00Z","created_by":"strata-busybox: busybox-static from Debian"}],"os":"linux","rootfs":{"type":"layers","diff_ids":["%s"]}}' \
+        "$arch" "$diff_id" >"$archive/config.json"
+    printf '[{"Config":"config.json","RepoTags":["%s:%s"],"Layers":["layer.tar"]}]' "$repo" "$tag" >"$archive/manifest.json"
     local status
-    status=$(tar --numeric-owner -C "$rootfs" -cf - . |
-        _strata_engine_curl "/images/create?fromSrc=-&repo=$repo&tag=$tag" \
+    status=$(tar --numeric-owner --sort=name --mtime=@0 -C "$archive" -cf - manifest.json config.json layer.tar |
+        _strata_engine_curl "/images/load?quiet=1" \
             -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
             -o "$STRATA_TEST_ROOT/import.log" -w '%{http_code}')
-    rm -rf "$rootfs"
+    rm -rf "$archive"
     # The engine answers 200 and reports failures inside the JSON stream.
     if [ "$status" != 200 ] || grep -q '"error"' "$STRATA_TEST_ROOT/import.log"; then
         _strata_log "importing $repo:$tag failed (HTTP $status):"
