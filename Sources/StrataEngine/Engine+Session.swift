@@ -81,46 +81,32 @@ enum SessionCalls {
     static func serve(_ stream: GRPCServerStream, context: SessionContext) {
         switch stream.path {
         case healthCheck:
-            do {
-                _ = try stream.receive()
+            unary(stream) { _ in
                 var answer = ProtobufWriter()
                 answer.varint(1, 1)  // HealthCheckResponse.status = SERVING
-                try stream.send(answer.bytes)
-                stream.finish(status: Status.ok)
-            } catch {
-                stream.finish(status: Status.unknown, message: "\(error)")
+                return .message(answer)
             }
         case getSecret:
             // GetSecretRequest { string ID = 1; map<string,string> annotations = 2; }
             // GetSecretResponse { bytes data = 1; }. A missing one is NotFound, which BuildKit
             // reads as "not provided" (an error for a `required` mount). Never logged.
-            do {
-                let id = try firstString(of: stream.receive() ?? [])
-                guard let value = context.secret(id) else {
-                    stream.finish(status: Status.notFound, message: "secret \(id) not found")
-                    return
-                }
+            unary(stream) { request in
+                let id = try firstString(of: request)
+                guard let value = context.secret(id) else { return .notFound("secret \(id) not found") }
                 var answer = ProtobufWriter()
                 answer.bytes(1, value[...])
-                try stream.send(answer.bytes)
-                stream.finish(status: Status.ok)
-            } catch {
-                stream.finish(status: Status.unknown, message: "\(error)")
+                return .message(answer)
             }
         case credentials:
             // CredentialsRequest { string Host = 1; } → CredentialsResponse { string Username = 1;
             // string Secret = 2; }; empty for a host strata has nothing for (anonymous).
-            do {
-                let host = try firstString(of: stream.receive() ?? [])
+            unary(stream) { request in
                 var answer = ProtobufWriter()
-                if let found = context.credentials(host) {
+                if let found = context.credentials(try firstString(of: request)) {
                     answer.string(1, found.username)
                     answer.string(2, found.password)
                 }
-                try stream.send(answer.bytes)
-                stream.finish(status: Status.ok)
-            } catch {
-                stream.finish(status: Status.unknown, message: "\(error)")
+                return .message(answer)
             }
         case diffCopy:
             let request = SessionDirectoryRequest(
@@ -145,6 +131,26 @@ enum SessionCalls {
 }
 
 extension SessionCalls {
+    enum UnaryAnswer {
+        case message(ProtobufWriter)
+        case notFound(String)
+    }
+
+    /// A call of one request and one answer: `respond` reads the request's bytes.
+    static func unary(_ stream: GRPCServerStream, _ respond: ([UInt8]) throws -> UnaryAnswer) {
+        do {
+            switch try respond(stream.receive() ?? []) {
+            case .message(let answer):
+                try stream.send(answer.bytes)
+                stream.finish(status: Status.ok)
+            case .notFound(let message):
+                stream.finish(status: Status.notFound, message: message)
+            }
+        } catch {
+            stream.finish(status: Status.unknown, message: "\(error)")
+        }
+    }
+
     /// Field 1 of a request message, a string (the secret's ID, the registry's host).
     static func firstString(of message: [UInt8]) throws -> String {
         var reader = ProtobufReader(message)

@@ -19,7 +19,10 @@ extension Engine: BaseImageEngine {}
 ///
 /// - With an engine that has the reference: its registry digest for that repository (the
 ///   `RepoDigests` entry; the smallest when there are several), else its image ID (built or
-///   loaded here). That is the image a build uses: strata builds with `pull=0`.
+///   loaded here). That is the image a build uses on the classic image store: strata builds
+///   with `pull=0`. On the containerd image store BuildKit asks the registry first and uses
+///   its local image only when the registry does not answer: there the registry's digest
+///   comes first too.
 /// - Otherwise the manifest digest the registry answers for the tag (one `HEAD`): what a pull
 ///   would fetch, and what `RepoDigests` says once pulled.
 /// - `refresh` (`plan --refresh-bases`): the registry first; when the engine's image is not
@@ -76,14 +79,17 @@ public struct BaseResolution: Sendable {
         }
         var engineIdentity: String?
         var engineFailure: String?
+        var registryFirst = refresh
         if let engine {
             do {
-                engineIdentity = try await engine.inspectImage(reference).map(name.identity(of:))
+                let image = try await engine.inspectImage(reference)
+                engineIdentity = image.map(name.identity(of:))
+                registryFirst = registryFirst || image?.store == .containerd
             } catch {
                 engineFailure = "the engine: \(error)"
             }
         }
-        if let engineIdentity, !refresh {
+        if let engineIdentity, !registryFirst {
             return Resolved(reference: reference, identity: .digest(engineIdentity), pulledOver: nil, pulled: false)
         }
         let registryDigest: String

@@ -260,6 +260,33 @@ import Testing
         #expect(Self.status(calls[5]) == "12")
     }
 
+    @Test func servesSecretsAndCredentialsByName() throws {
+        let context = SessionContext(sharedKey: "k", dockerfileName: "Dockerfile",
+                                     secret: { $0 == "token" ? Array("s3cret".utf8) : nil },
+                                     credentials: { $0 == "127.0.0.1:5101" ? ("alice", "pw") : nil }) { _ in nil }
+        let (server, client) = try Self.connect(context)
+        defer { server.stop() }
+        // A request's field 1 (a string): 0x0a, its length, its bytes.
+        func request(_ text: String) -> [UInt8] { [0x0A, UInt8(text.utf8.count)] + Array(text.utf8) }
+        client.call(SessionCalls.getSecret, stream: 1)
+        client.message(request("token"), stream: 1, end: true)
+        client.call(SessionCalls.getSecret, stream: 3)
+        client.message(request("other"), stream: 3, end: true)
+        client.call(SessionCalls.credentials, stream: 5)
+        client.message(request("127.0.0.1:5101"), stream: 5, end: true)
+        client.call(SessionCalls.credentials, stream: 7)
+        client.message(request("ghcr.io"), stream: 7, end: true)
+        var calls: [UInt32: Call] = [:]
+        try Self.pump(client, &calls, until: { calls in [1, 3, 5, 7].allSatisfy { calls[$0]?.ended == true } })
+        #expect(calls[1]?.messages == [[0x0A, 6] + Array("s3cret".utf8)])
+        #expect(Self.status(calls[1]) == "0")
+        #expect(Self.status(calls[3]) == "5")
+        #expect(calls[3]?.trailers.first { $0.name == "grpc-message" }?.value == "secret other not found")
+        #expect(calls[5]?.messages == [[0x0A, 5] + Array("alice".utf8) + [0x12, 2] + Array("pw".utf8)])
+        #expect(calls[7]?.messages == [[]])  // anonymous: an empty answer
+        #expect(Self.status(calls[7]) == "0")
+    }
+
     @Test func anUnreadableFileFailsTheCallWithItsPath() throws {
         let missing = "/nonexistent/strata-\(UUID().uuidString)"
         let context = SessionContext(sharedKey: "k", dockerfileName: "Dockerfile") { _ in

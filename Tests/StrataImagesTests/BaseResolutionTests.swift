@@ -131,6 +131,20 @@ private func access(_ transport: ScriptedTransport) -> RegistryAccess {
         #expect(engine.pulled.isEmpty)
     }
 
+    @Test func onTheContainerdStoreTheRegistryComesFirstAsBuildKitAsksItFirst() async {
+        let transport = ScriptedTransport { _ in manifestAnswer(digestB) }
+        let local = ImageInfo(id: digestA, size: 1, repoTags: [], repoDigests: ["127.0.0.1:5999/base@\(digestA)"], labels: [:],
+                              store: .containerd)
+        let engine = BaseEngine(["127.0.0.1:5999/base:1": local])
+        let resolved = await BaseResolution(engine: engine, access: access(transport)).resolve(["127.0.0.1:5999/base:1"], refresh: false)
+        #expect(resolved["127.0.0.1:5999/base:1"]?.identity == .digest(digestB))
+        #expect(engine.pulled.isEmpty)
+        // A registry that does not answer: the local image, which BuildKit then falls back to.
+        let silent = ScriptedTransport { _ in HTTPResponse(status: 404) }
+        let fallback = await BaseResolution(engine: engine, access: access(silent)).resolve(["127.0.0.1:5999/base:1"], refresh: false)
+        #expect(fallback["127.0.0.1:5999/base:1"]?.identity == .digest(digestA))
+    }
+
     @Test func namesNormalizeAsTheDockerCLIDoes() {
         #expect(BaseName("python").registryName == "docker.io/library/python")
         #expect(BaseName("python").tag == "latest")

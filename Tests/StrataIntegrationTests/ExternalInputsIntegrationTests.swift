@@ -39,13 +39,16 @@ import Testing
         try #require(built.status == 0, "\(built.stderr)")
         #expect(try plan().status == "hit")
 
-        // v2 pushed under the same tag; the engine's tag goes back to v1, which a build uses.
+        // v2 pushed under the same tag; the engine's tag goes back to v1. The classic store
+        // builds on v1 (a hit); the containerd store's BuildKit asks the registry first and
+        // would build on v2 (a miss).
         let v2 = try Bench.run(Bench.dockerCLI, ["build", "--quiet", "--network", "host", "-t", base, root + "/v2"],
                                environment: ["DOCKER_BUILDKIT": "1"])
         try #require(v2.status == 0, "\(v2.stderr)")
         try #require(try Bench.docker(["push", base]).status == 0)
         try #require(try Bench.docker(["tag", v1, base]).status == 0)
-        #expect(try plan().status == "hit")
+        let containerdStore = try Bench.docker(["info", "--format", "{{json .DriverStatus}}"]).stdout.contains("io.containerd.snapshotter")
+        #expect(try plan().status == (containerdStore ? "miss" : "hit"))
 
         // --refresh-bases asks the registry, pulls v2 and keys by it.
         let refreshed = try plan(["--refresh-bases"])
@@ -61,11 +64,12 @@ import Testing
         // Back on v1: the first build's key, a hit of that build's image.
         try #require(try Bench.docker(["tag", v1, base]).status == 0)
         #expect(try plan().status == "hit")
-        // The engine's tag re-pointed at content built here, never pushed: a miss.
+        // The engine's tag re-pointed at content built here, never pushed: a miss on the classic
+        // store, which builds on it; the containerd store builds on the registry's v2, a hit.
         let v3 = try Bench.run(Bench.dockerCLI, ["build", "--quiet", "--network", "host", "-t", base, root + "/v3"],
                                environment: ["DOCKER_BUILDKIT": "1"])
         try #require(v3.status == 0, "\(v3.stderr)")
-        #expect(try plan().status == "miss")
+        #expect(try plan().status == (containerdStore ? "hit" : "miss"))
     }
 
     @Test func anAddURLIsKeyedByWhatItServes() throws {

@@ -173,10 +173,22 @@ import Testing
         #expect(cat.status == 0, "\(cat.stderr)")
         let expected = try String(contentsOfFile: fleet + "/base/base-python/sitecustomize.py", encoding: .utf8)
         #expect(cat.stdout == expected, "\(leafName): \(cat.stdout)")
+        /// The image's layers (its config's diff_ids) as the registry holds them: what any runner
+        /// pulls, whatever its engine's image store reports.
         func layers(_ reference: String) throws -> [String] {
-            let inspect = try runnerB.docker(["image", "inspect", "--format", "{{join .RootFS.Layers \" \"}}", reference])
-            try #require(inspect.status == 0, "\(inspect.stderr)")
-            return inspect.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
+            func get(_ path: String, accept: String) throws -> [String: Any] {
+                let result = try Bench.run("/usr/bin/curl", ["-fsS", "-H", "Accept: \(accept)", "http://127.0.0.1:5000/v2/\(path)"])
+                try #require(result.status == 0, "GET \(path): \(result.stderr)")
+                return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            }
+            let name = reference.dropFirst("127.0.0.1:5000/".count)
+            let colon = try #require(name.lastIndex(of: ":"))
+            let repository = String(name[..<colon]), tag = String(name[name.index(after: colon)...])
+            let manifest = try get("\(repository)/manifests/\(tag)",
+                                   accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+            let config = try #require((manifest["config"] as? [String: Any])?["digest"] as? String)
+            let rootfs = try get("\(repository)/blobs/\(config)", accept: "*/*")["rootfs"] as? [String: Any]
+            return rootfs?["diff_ids"] as? [String] ?? []
         }
         let leafLayers = try layers(leafRef), parentLayers = try layers(parentRef)
         #expect(!parentLayers.isEmpty && leafLayers.count > parentLayers.count
