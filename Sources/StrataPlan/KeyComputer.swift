@@ -129,11 +129,18 @@ public struct KeyComputer {
     /// SHA-256 of the Dockerfile's keyed lines (`Dockerfile.keyedLines`), each a netstring.
     static func dockerfileDigest(_ dockerfile: Dockerfile) throws -> Digest {
         var hasher = try SHA256Hasher()
-        for line in dockerfile.keyedLines {
-            let bytes = Array(line.utf8)
-            try hasher.update(Array("\(bytes.count):".utf8) + bytes + [UInt8(ascii: ",")])
-        }
+        var encoded: [UInt8] = []
+        for line in dockerfile.keyedLines { appendNetstring(line, to: &encoded) }
+        try hasher.update(encoded)
         return try hasher.finalize()
+    }
+
+    /// `<byte count>:<bytes>,`: a field no other field's bytes can run into.
+    static func appendNetstring(_ field: String, to output: inout [UInt8]) {
+        let bytes = Array(field.utf8)
+        output += Array("\(bytes.count):".utf8)
+        output += bytes
+        output.append(UInt8(ascii: ","))
     }
 
     /// ARGs a build of `node` can see: before the first FROM, and in the stages it runs.
@@ -173,10 +180,7 @@ public struct KeyComputer {
             files[entry.path] = entry.kind == .directory ? "dir" : entry.kind == .symlink ? "link:\(content)" : content
             line.removeAll(keepingCapacity: true)
             for field in [entry.path, kind, String(entry.mode & 0o7777, radix: 8), content] {
-                let bytes = Array(field.utf8)
-                line += Array("\(bytes.count):".utf8)
-                line += bytes
-                line.append(UInt8(ascii: ","))
+                appendNetstring(field, to: &line)
             }
             try hasher.update(line)
         }

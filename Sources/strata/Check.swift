@@ -30,10 +30,13 @@ extension Strata {
                 directory = URL(fileURLWithPath: path).standardized.deletingLastPathComponent().path
                 fleet = try Fleet.load(path: path, registry: global.effectiveRegistry)
             } catch {
-                // A manifest that cannot be read is still one finding where CI shows findings.
-                let finding = Finding(.error, rule: "manifest", at: error.location, message: error.message, hint: error.hint)
-                try report([finding], format: format, directory: directory, imageCount: 0, environment: environment)
-                if format == .text { Console.error(error.description) }
+                // Said once on stderr; in the machine formats, one finding where CI shows findings.
+                if format == .text {
+                    Console.error(error.description)
+                } else {
+                    let finding = Finding(.error, rule: "manifest", at: error.location, message: error.message, hint: error.hint)
+                    try report([finding], format: format, directory: directory, imageCount: 0, environment: environment)
+                }
                 throw ExitCode(2)
             }
             let findings = Checker.check(fleet)
@@ -52,8 +55,6 @@ extension Strata {
             let prefix = CheckFormats.pathPrefix(manifestDirectory: directory, root: root)
             switch format {
             case .text:
-                // A manifest that cannot be read is said once, on stderr, by the caller.
-                guard imageCount > 0 || findings.first?.rule != "manifest" else { return }
                 for finding in findings { Console.output(finding.description) }
                 Console.output("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s") in \(imageCount) images")
             case .json:
